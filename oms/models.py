@@ -1,0 +1,44 @@
+"""The fields every resource of the spec carries."""
+
+from django.db import models
+
+from oms.ids import PUBLIC_ID_LENGTH, new_public_id
+
+
+def empty_metadata() -> dict[str, object]:
+    return {}
+
+
+class Resource(models.Model):
+    """Abstract base: public random id, timestamps, reference fields and free metadata."""
+
+    id = models.CharField(
+        primary_key=True, max_length=PUBLIC_ID_LENGTH, default=new_public_id, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    reference = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    reference_origin = models.CharField(max_length=255, blank=True, default="")
+    metadata = models.JSONField(default=empty_metadata, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ("-created_at", "id")
+
+
+class UpperCodeField(models.CharField):
+    """A code stored in upper case (ISO country and currency codes): ' eur ' becomes 'EUR'."""
+
+    def to_python(self, value: object) -> str | None:
+        text = super().to_python(value)
+        return text.strip().upper() if isinstance(text, str) else text
+
+
+class SequenceCounter(models.Model):
+    """The last number handed out by a named sequence (see `oms.sequences`)."""
+
+    name = models.CharField(primary_key=True, max_length=100)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value}"

@@ -1,0 +1,40 @@
+"""Shared fixtures and the PostgreSQL marker.
+
+Tests marked `postgres` need row locks and real concurrency. On SQLite they skip with a reason;
+when `CI` is set, a skipped PostgreSQL test fails the run instead of passing quietly.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.db import connection
+
+POSTGRES_SKIP_REASON = (
+    "needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/oms"
+)
+
+
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if on_postgres():
+        return
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.skip(reason=POSTGRES_SKIP_REASON))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if (
+        os.environ.get("CI")
+        and report.skipped
+        and "postgres" in report.keywords
+        and report.when in ("setup", "call")
+    ):
+        # A PostgreSQL test that did not run in CI is a failure, not a pass.
+        report.outcome = "failed"
+        report.longrepr = f"PostgreSQL test skipped in CI ({POSTGRES_SKIP_REASON})"
