@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "oms",
+    "oms.oauth",
     "markets",
     "orders",
     "payments",
