@@ -166,3 +166,29 @@ class LineItem(Resource):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku_code or self.name}"
+
+
+class OrderEvent(models.Model):
+    """One row of an order's timeline: a status change of the order, a payment or a shipment,
+    written in the same transaction as the change (spec section 8)."""
+
+    id = models.BigAutoField(primary_key=True)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=255)
+    trigger = models.CharField(max_length=64)  # e.g. "_place", "_capture", "_ship"
+    subject_type = models.CharField(max_length=64)  # "orders", "captures", "shipments", ...
+    subject_id = models.CharField(max_length=32)
+    field = models.CharField(max_length=64, default="status")  # which status moved
+    from_status = models.CharField(max_length=40, blank=True, default="")
+    to_status = models.CharField(max_length=40, blank=True, default="")
+    amount_cents = models.BigIntegerField(null=True, blank=True)  # when money moved
+    currency_code = models.CharField(max_length=3, blank=True, default="")
+    message = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["order", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.subject_type} {self.field}: {self.from_status} -> {self.to_status}"
