@@ -42,3 +42,22 @@ class SequenceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}={self.value}"
+
+
+class IdempotencyRecord(models.Model):
+    """A claimed `Idempotency-Key` and, once the request finished, its response."""
+
+    owner = models.CharField(max_length=64)  # the API application that sent it
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner}:{self.key}"

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular_sidecar",
     "oms",
     "oms.oauth",
     "markets",
@@ -136,6 +137,21 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REFERRER_POLICY = "same-origin"
+
+# --- the API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["oms.api.permissions.RolePermission"],
+    "DEFAULT_RENDERER_CLASSES": ["oms.api.renderers.JSONAPIRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.JSONAPIParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "oms.api.negotiation.JSONAPIContentNegotiation",
+    "DEFAULT_PAGINATION_CLASS": "oms.api.pagination.Pagination",
+    "EXCEPTION_HANDLER": "oms.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "vnd.api+json",
+    "TEST_REQUEST_RENDERER_CLASSES": ["oms.api.renderers.JSONAPIRenderer"],
+    "COERCE_DECIMAL_TO_STRING": False,
+}
 
 # --- the product ----------------------------------------------------------------------------
 OMS_ORGANIZATION_DOMAIN = os.environ.get("OMS_ORGANIZATION_DOMAIN", "commercelayer.io")

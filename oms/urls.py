@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from oms.api.docs import docs_view, schema_view
+
 admin.site.site_header = "OMS back office"
 admin.site.site_title = "OMS"
 admin.site.index_title = "Run your business"
@@ -10,4 +12,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("oauth/", include("oms.oauth.urls")),
+    path("api/schema/", schema_view, name="api-schema"),
+    path("api/docs/", docs_view, name="api-docs"),
+    path("api/", include("markets.api.urls")),
 ]

@@ -1,0 +1,75 @@
+"""`page[number]` / `page[size]` pagination with Commerce Layer's meta and links."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from oms.api.errors import BadRequest
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 25
+
+
+def _positive_int(request: Request, parameter: str, default: int, maximum: int | None) -> int:
+    raw = request.query_params.get(parameter)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(
+            f"{parameter} must be a positive integer, not {raw!r}.",
+            code="INVALID_PAGE_VALUE",
+            parameter=parameter,
+        ) from None
+    if value < 1 or (maximum is not None and value > maximum):
+        limit = f" between 1 and {maximum}" if maximum else " of at least 1"
+        raise BadRequest(
+            f"{parameter} must be a number{limit}.", code="INVALID_PAGE_VALUE", parameter=parameter
+        )
+    return value
+
+
+class Pagination(BasePagination):
+    number_param = "page[number]"
+    size_param = "page[size]"
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
+        self.request = request
+        self.page_size = _positive_int(request, self.size_param, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        self.page_number = _positive_int(request, self.number_param, 1, None)
+        self.record_count = queryset.count()
+        self.page_count = math.ceil(self.record_count / self.page_size)
+        start = (self.page_number - 1) * self.page_size
+        if start >= self.record_count:
+            return []
+        return list(queryset[start : start + self.page_size])
+
+    def _link(self, number: int) -> str:
+        url = self.request.build_absolute_uri()
+        url = replace_query_param(url, self.size_param, self.page_size)
+        return replace_query_param(url, self.number_param, number)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        links = {"first": self._link(1)}
+        if self.page_number > 1 and self.page_count:
+            links["prev"] = self._link(min(self.page_number - 1, self.page_count))
+        if self.page_number < self.page_count:
+            links["next"] = self._link(self.page_number + 1)
+        links["last"] = self._link(max(self.page_count, 1))
+        return Response(
+            {
+                "results": data,
+                "meta": {"record_count": self.record_count, "page_count": self.page_count},
+                "links": links,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return schema

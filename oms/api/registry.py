@@ -1,0 +1,14 @@
+"""Resource type -> serializer, for `include` and related endpoints across apps."""
+
+SERIALIZERS: dict[str, str] = {
+    "organizations": "markets.api.serializers.OrganizationSerializer",
+    "addresses": "markets.api.serializers.AddressSerializer",
+    "merchants": "markets.api.serializers.MerchantSerializer",
+    "customer_groups": "markets.api.serializers.CustomerGroupSerializer",
+    "shipping_categories": "markets.api.serializers.ShippingCategorySerializer",
+    "price_lists": "markets.api.serializers.PriceListSerializer",
+    "markets": "markets.api.serializers.MarketSerializer",
+    "skus": "markets.api.serializers.SkuSerializer",
+    "prices": "markets.api.serializers.PriceSerializer",
+    "price_volume_tiers": "markets.api.serializers.PriceVolumeTierSerializer",
+}

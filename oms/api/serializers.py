@@ -1,0 +1,167 @@
+"""The base of every resource serializer: Commerce Layer's common fields, relationships declared
+once (they drive the serializer fields, `include`, the related and relationship endpoints), and
+the rules on which attributes a client may send when creating or updating."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.db.models import Model
+from rest_framework import serializers
+from rest_framework_json_api import serializers as jsonapi
+from rest_framework_json_api.relations import HyperlinkedRelatedField, ResourceRelatedField
+from rest_framework_json_api.serializers import LazySerializersDict
+from rest_framework_json_api.utils import get_included_resources
+
+from oms.api.errors import BadRequest
+from oms.api.registry import SERIALIZERS
+
+COMMON_READ_ONLY = ("id", "created_at", "updated_at")
+COMMON_WRITABLE = ("reference", "reference_origin", "metadata")
+DOCUMENT_KEYS = {"type", "id", "_meta", "_sources"}
+
+
+@dataclass(frozen=True)
+class Relationship:
+    """A relationship of a resource.
+
+    `type`: the related resource type (e.g. "skus"); `source`: the model attribute when it differs
+    from the name; `many`: to-many; `writable`: "create", "update", "both" or "" (read only);
+    `reverse`: for to-many, the related model's field pointing back (used by related endpoints);
+    `required`: must be given on create.
+    """
+
+    type: str
+    many: bool = False
+    source: str | None = None
+    writable: str = ""
+    reverse: str | None = None
+    required: bool = False
+
+
+def include_names(request: Any) -> set[str]:
+    """Every relationship name mentioned at any depth of `include`."""
+    if request is None:
+        return set()
+    return {
+        segment
+        for path in get_included_resources(request)
+        for segment in path.split(".")
+        if segment
+    }
+
+
+class ResourceSerializer(jsonapi.ModelSerializer):
+    """Declare `Meta.resource_name`, `Meta.model`, `Meta.fields` (attributes, without the
+    common ones), `Meta.creatable` and `Meta.updatable` (attribute and relationship names a
+    client may send), and `relationships`."""
+
+    relationships: ClassVar[dict[str, Relationship]] = {}
+    included_serializers: ClassVar[Any] = {}
+
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    reference = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    reference_origin = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    metadata = serializers.JSONField(required=False)
+
+    class Meta:
+        model: type[Model]
+        resource_name: str
+        fields: tuple[str, ...] = ()
+        creatable: tuple[str, ...] = ()
+        updatable: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        meta = cls.Meta
+        resource = getattr(meta, "resource_name", None)
+        if resource:
+            meta.fields = tuple(
+                dict.fromkeys(
+                    ("url", *COMMON_READ_ONLY, *meta.fields, *COMMON_WRITABLE, *cls.relationships)
+                )
+            )
+            cls.included_serializers = LazySerializersDict(
+                cls, {name: SERIALIZERS[rel.type] for name, rel in cls.relationships.items()}
+            )
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        resource = self.Meta.resource_name
+        if getattr(self.Meta, "singleton", False):
+            fields.pop("url", None)
+        else:
+            fields["url"] = serializers.HyperlinkedIdentityField(view_name=f"{resource}-detail")
+        request = self.context.get("request")
+        included = include_names(request)
+        for name, rel in self.relationships.items():
+            link_kwargs: dict[str, Any] = {
+                "self_link_view_name": f"{resource}-relationships",
+                "related_link_view_name": f"{resource}-related",
+                "related_link_url_kwarg": "pk",
+            }
+            if rel.source and rel.source != name:
+                link_kwargs["source"] = rel.source
+            if rel.many:
+                if name in included:
+                    fields[name] = ResourceRelatedField(
+                        many=True,
+                        read_only=True,
+                        model=self._related_model(rel, name),
+                        **link_kwargs,
+                    )
+                else:
+                    fields[name] = HyperlinkedRelatedField(many=True, read_only=True, **link_kwargs)
+                continue
+            model = self._related_model(rel, name)
+            if rel.writable:
+                fields[name] = ResourceRelatedField(
+                    queryset=model._default_manager.all(),
+                    required=False,
+                    allow_null=not rel.required,
+                    model=model,
+                    **link_kwargs,
+                )
+            else:
+                fields[name] = ResourceRelatedField(read_only=True, model=model, **link_kwargs)
+        return fields
+
+    def get_validators(self) -> list[Any]:
+        # Uniqueness and constraints are checked by the model (full_clean) in the service,
+        # once, with the same messages as the admin; DRF's copies would make fields required.
+        return []
+
+    def _related_model(self, rel: Relationship, name: str) -> type[Model]:
+        field = self.Meta.model._meta.get_field(rel.source or name)
+        related = field.related_model
+        assert isinstance(related, type)
+        return related
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            self.check_sent_keys(data)
+        return super().to_internal_value(data)
+
+    def check_sent_keys(self, data: Mapping[str, Any]) -> None:
+        """A client may send only the attributes and relationships the resource lets it
+        create or update; anything else is named in a 400 instead of being ignored."""
+        allowed = set(self.Meta.updatable if self.instance is not None else self.Meta.creatable)
+        allowed |= set(COMMON_WRITABLE)
+        sources = data.get("_sources") or {}
+        for key in data:
+            if key in DOCUMENT_KEYS or key in allowed:
+                continue
+            where = sources.get(key, "attributes")
+            verb = "updated" if self.instance is not None else "set on create"
+            known = key in self.fields or key in self.relationships
+            detail = (
+                f"{key} cannot be {verb}." if known else f"{key} is not a field of this resource."
+            )
+            raise BadRequest(detail, code="PARAM_NOT_ALLOWED", pointer=f"/data/{where}/{key}")
+        if self.instance is None:
+            for name, rel in self.relationships.items():
+                if rel.required and data.get(name) is None:
+                    raise serializers.ValidationError({name: "This relationship is required."})

@@ -1,0 +1,255 @@
+"""The one viewset every JSON:API resource uses.
+
+A resource view declares its serializer, its `policy` (roles), `filterable` and `sortable`
+attributes (API name -> ORM path), how a sales channel's view of it is scoped, and the services
+that create, update and delete it. List, retrieve, the related endpoints
+(`/api/{type}/{id}/{relationship}`) and the relationship endpoints
+(`/api/{type}/{id}/relationships/{relationship}`) come from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from django.utils.module_loading import import_string
+from rest_framework import status, viewsets
+from rest_framework.exceptions import MethodNotAllowed
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework_json_api.utils import get_included_resources
+
+from oms.api.errors import BadRequest
+from oms.api.filtering import RansackFilterBackend, SortBackend, check_query_parameters
+from oms.api.idempotency import IdempotencyMixin
+from oms.api.permissions import CATALOG, Policy, principal_of
+from oms.api.principal import Principal
+from oms.api.registry import SERIALIZERS
+from oms.api.renderers import raw_document
+from oms.api.serializers import Relationship, ResourceSerializer
+
+
+def include_lookups(serializer_class: Any, includes: set[str]) -> tuple[list[str], list[str]]:
+    """The select_related and prefetch_related lookups that render `includes`."""
+    select: list[str] = []
+    prefetch: list[str] = []
+    for path in sorted(includes):
+        current = serializer_class
+        orm: list[str] = []
+        through_many = False
+        for segment in path.split("."):
+            relationship = current.relationships.get(segment)
+            if relationship is None:
+                break  # the serializer's include validation reports it
+            orm.append(relationship.source or segment)
+            through_many = through_many or relationship.many
+            current = import_string(SERIALIZERS[relationship.type])
+            lookup = "__".join(orm)
+            needs = [f"{lookup}__{need}" for need in getattr(current.Meta, "select_related", ())]
+            (prefetch if through_many else select).extend([lookup, *needs])
+    return list(dict.fromkeys(select)), list(dict.fromkeys(prefetch))
+
+
+class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
+    resource_name: ClassVar[str]
+    serializer_class: Any
+    policy: ClassVar[Policy] = CATALOG
+    filterable: ClassVar[Mapping[str, str]] = {}
+    sortable: ClassVar[Mapping[str, str]] = {}
+    filter_backends = (RansackFilterBackend, SortBackend)
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    parses_resource_documents = True
+    # every resource type -> its view, filled by `oms.api.routing`
+    registry: ClassVar[dict[str, type[ResourceViewSet]]] = {}
+    # set when this view serves a related endpoint: narrows the list to the parent's children
+    parent_filter: dict[str, Any] | None = None
+
+    # --- scoping -------------------------------------------------------------------------
+    @property
+    def principal(self) -> Principal:
+        principal = principal_of(self.request)
+        assert principal is not None  # RolePermission runs first
+        return principal
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        """Narrow what a sales channel or customer sees; integrations see everything."""
+        return queryset
+
+    def base_queryset(self) -> QuerySet[Any]:
+        meta = self.serializer_class.Meta
+        queryset = meta.model._default_manager.all()
+        needs = getattr(meta, "select_related", ())
+        return queryset.select_related(*needs) if needs else queryset
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = self.scope_queryset(self.base_queryset(), self.principal)
+        if self.parent_filter:
+            queryset = queryset.filter(**self.parent_filter)
+        return self.with_includes(queryset, set(get_included_resources(self.request)))
+
+    def with_includes(self, queryset: QuerySet[Any], includes: set[str]) -> QuerySet[Any]:
+        """Preload what `include` renders, so a page costs the same queries whatever it holds:
+        chains of to-one relationships are joined, anything past a to-many is prefetched."""
+        select, prefetch = include_lookups(self.serializer_class, includes)
+        if select:
+            queryset = queryset.select_related(*select)
+        if prefetch:
+            queryset = queryset.prefetch_related(*prefetch)
+        return queryset
+
+    def relationship_names(self) -> set[str]:
+        return set(self.serializer_class.relationships)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        check_query_parameters(request)
+
+    # --- reads ---------------------------------------------------------------------------
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        if not queryset.query.order_by:
+            queryset = queryset.order_by(*self.default_ordering())
+        page = self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    def default_ordering(self) -> tuple[str, ...]:
+        return ("-created_at", "pk")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return Response(self.get_serializer(self.get_object()).data)
+
+    # --- writes --------------------------------------------------------------------------
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=self.request_data())
+        serializer.is_valid(raise_exception=True)
+        with transaction.atomic():
+            instance = self.perform_create_service(dict(serializer.validated_data))
+        instance = self.reload(instance)
+        return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        serializer = self.get_serializer(instance, data=self.request_data(), partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        triggers = {name: data.pop(name) for name in list(data) if name.startswith("_")}
+        with transaction.atomic():
+            if data:
+                instance = self.perform_update_service(instance, data)
+            for name, value in triggers.items():
+                if value not in (None, False, ""):
+                    instance = self.perform_trigger(instance, name, value)
+        return Response(self.get_serializer(self.reload(instance)).data)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raise MethodNotAllowed("PUT", detail="Use PATCH to update a resource.")
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        self.perform_destroy_service(instance)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def request_data(self) -> Any:
+        data = self.request.data
+        if not isinstance(data, Mapping) or not data:
+            raise BadRequest("The request needs a JSON:API document body.", pointer="/data")
+        return data
+
+    def reload(self, instance: Model) -> Model:
+        """Re-read through the view's queryset so the response renders with its preloading."""
+        return self.get_queryset().get(pk=instance.pk)
+
+    def perform_create_service(self, data: dict[str, Any]) -> Model:
+        from oms.services import resource_create
+
+        return resource_create(self.serializer_class.Meta.model, data)
+
+    def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
+        from oms.services import resource_update
+
+        return resource_update(instance, data)
+
+    def perform_destroy_service(self, instance: Model) -> None:
+        from oms.services import resource_delete
+
+        resource_delete(instance)
+
+    triggers: ClassVar[Mapping[str, str]] = {}
+
+    def perform_trigger(self, instance: Model, name: str, value: Any) -> Model:
+        method_name = self.triggers.get(name)
+        if method_name is None:
+            raise BadRequest(
+                f"{name} is not a trigger of this resource.",
+                code="PARAM_NOT_ALLOWED",
+                pointer=f"/data/attributes/{name}",
+            )
+        method: Callable[[Model, Any], Model] = getattr(self, method_name)
+        return method(instance, value)
+
+    # --- related and relationship endpoints ------------------------------------------------
+    def _relationship(self, name: str) -> Relationship:
+        relationship = self.serializer_class.relationships.get(name)
+        if relationship is None:
+            from django.http import Http404
+
+            raise Http404
+        return relationship
+
+    def related(self, request: Request, pk: str, related_field: str) -> Response:
+        relationship = self._relationship(related_field)
+        parent = self.get_object()
+        target_view = self.target_view(
+            relationship, request, "list" if relationship.many else "retrieve"
+        )
+        self.resource_name = relationship.type  # type: ignore[misc]  # the document renders the target's type
+        if relationship.many:
+            target_view.parent_filter = {relationship.reverse or "": parent.pk}
+            return target_view.list(request)
+        related_id = getattr(parent, f"{relationship.source or related_field}_id", None)
+        if related_id is None:
+            return raw_document({"data": None})
+        target_view.kwargs = {"pk": related_id}
+        return target_view.retrieve(request)
+
+    def relationship(self, request: Request, pk: str, related_field: str) -> Response:
+        relationship = self._relationship(related_field)
+        parent = self.get_object()
+        if relationship.many:
+            target_view = self.target_view(relationship, request, "list")
+            target_view.parent_filter = {relationship.reverse or "": parent.pk}
+            ids = target_view.get_queryset().values_list("pk", flat=True)
+            data: Any = [{"type": relationship.type, "id": str(i)} for i in ids]
+        else:
+            related_id = getattr(parent, f"{relationship.source or related_field}_id", None)
+            data = None if related_id is None else {"type": relationship.type, "id": related_id}
+        return raw_document({"data": data, "links": self.relationship_links(pk, related_field)})
+
+    def relationship_links(self, pk: str, name: str) -> dict[str, str]:
+        from rest_framework.reverse import reverse
+
+        kwargs = {"pk": pk, "related_field": name}
+        return {
+            "self": reverse(
+                f"{self.resource_name}-relationships", kwargs=kwargs, request=self.request
+            ),
+            "related": reverse(
+                f"{self.resource_name}-related", kwargs=kwargs, request=self.request
+            ),
+        }
+
+    def target_view(
+        self, relationship: Relationship, request: Request, action: str
+    ) -> ResourceViewSet:
+        view_class = self.registry[relationship.type]
+        view = view_class(request=request, format_kwarg=None, action=action, kwargs={})
+        view.headers = {}
+        view.args = ()
+        view.check_permissions(request)
+        return view
+
+
+__all__ = ["ResourceSerializer", "ResourceViewSet"]

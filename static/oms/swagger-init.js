@@ -1,0 +1,15 @@
+// Swagger UI for the OMS API, served from local assets (works offline).
+window.addEventListener("load", function () {
+  var url = document.getElementById("swagger-init").dataset.schemaUrl;
+  window.ui = SwaggerUIBundle({
+    url: url,
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: "StandaloneLayout",
+    requestInterceptor: function (request) {
+      request.headers["Accept"] = "application/vnd.api+json";
+      return request;
+    },
+  });
+});
