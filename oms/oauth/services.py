@@ -382,13 +382,14 @@ def _token_build(
         issued_at=issued_at,
         lifetime=lifetime,
     )
+    access_token = access_token_encode(claims)  # before any write: a bad key fails cleanly
     refresh_token = None
     if owner is not None or application.kind == Application.Kind.INTEGRATION:
         refresh_token = _refresh_token_create(
             application=application, grant=grant, owner=owner, family=family
         )
     return IssuedToken(
-        access_token=access_token_encode(claims),
+        access_token=access_token,
         expires_in=lifetime,
         scope=grant.scope,
         created_at=issued_at,
