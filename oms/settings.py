@@ -140,7 +140,7 @@ if not DEBUG:
 
 # --- the API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["oms.oauth.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["oms.api.permissions.RolePermission"],
     "DEFAULT_RENDERER_CLASSES": ["oms.api.renderers.JSONAPIRenderer"],
     "DEFAULT_PARSER_CLASSES": ["oms.api.parsers.JSONAPIParser"],
@@ -163,3 +163,19 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- oauth ---------------------------------------------------------------------------------
+# The token endpoint (/oauth/token) and bearer-token authentication (oms.oauth).
+# OMS_JWT_SIGNING_KEY: HS256 key of the access tokens, at least 32 bytes; empty derives one
+# from SECRET_KEY. Changing it invalidates every access token issued so far.
+OMS_JWT_SIGNING_KEY = os.environ.get("OMS_JWT_SIGNING_KEY", "")
+OMS_ACCESS_TOKEN_LIFETIME = int(os.environ.get("OMS_ACCESS_TOKEN_LIFETIME", "7200"))  # seconds
+OMS_REFRESH_TOKEN_LIFETIME = int(os.environ.get("OMS_REFRESH_TOKEN_LIFETIME", "2592000"))  # 30 d
+# Token requests allowed per client_id and per IP address ("N/s|min|hour|day"; empty: no limit).
+# Counted in the default cache: share it (Redis, Memcached, database) across server processes.
+OMS_TOKEN_RATE_PER_CLIENT = os.environ.get("OMS_TOKEN_RATE_PER_CLIENT", "60/min")
+OMS_TOKEN_RATE_PER_IP = os.environ.get("OMS_TOKEN_RATE_PER_IP", "120/min")
+# Dotted path of the callable that checks a customer's username and password for the password
+# grant (see oms.oauth.services.CustomerAuthenticator); empty: the grant is unsupported.
+OMS_CUSTOMER_AUTHENTICATOR = ""
+# --- end oauth -----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from django.db.models import Model
 
 from markets import models
 from markets.services import market_save
+from oms.oauth.models import Application
+from oms.oauth.services import application_create
 from oms.services import resource_save
 
 
@@ -126,3 +128,20 @@ class PriceVolumeTierFactory(ServiceFactory[models.PriceVolumeTier]):
     name = factory.Sequence(lambda n: f"Tier {n}")
     up_to = 10
     price_amount_cents = 900
+
+
+class ApplicationFactory(factory.django.DjangoModelFactory[Application]):
+    """Created through `application_create`; use the service directly when the test needs the
+    integration's plain client secret (it exists only in its return value)."""
+
+    class Meta:
+        model = Application
+
+    name = factory.Sequence(lambda n: f"Application {n}")
+    kind = Application.Kind.SALES_CHANNEL
+    role = ""
+    market = None
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        return application_create(**kwargs).application

@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from oms.oauth.views import TokenView
+
+app_name = "oauth"
+
+urlpatterns = [
+    path("token", TokenView.as_view(), name="token"),
+]
