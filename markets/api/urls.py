@@ -3,8 +3,10 @@ from django.urls import path
 from markets.api import views
 from oms.api.openapi import SINGLETONS
 from oms.api.routing import resource_urls
+from oms.oauth.api import ApplicationView
 
 SINGLETONS["organization"] = ("organizations", views.OrganizationView)
+SINGLETONS["application"] = ("applications", ApplicationView)
 
 urlpatterns = [
     path(
@@ -12,6 +14,7 @@ urlpatterns = [
         views.OrganizationView.as_view({"get": "retrieve"}),
         name="organization",
     ),
+    path("application", ApplicationView.as_view({"get": "retrieve"}), name="application"),
     *resource_urls(
         views.AddressView,
         views.MerchantView,

@@ -2,6 +2,7 @@
 
 SERIALIZERS: dict[str, str] = {
     "organizations": "markets.api.serializers.OrganizationSerializer",
+    "applications": "oms.oauth.api.ApplicationSerializer",
     "addresses": "markets.api.serializers.AddressSerializer",
     "merchants": "markets.api.serializers.MerchantSerializer",
     "customer_groups": "markets.api.serializers.CustomerGroupSerializer",

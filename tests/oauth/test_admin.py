@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import check_password
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from oms.oauth.models import Application
+from oms.oauth.services import client_secret_matches
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +38,7 @@ def test_adding_an_integration_shows_its_secret_once(staff_client):
     application = Application.objects.get()
     (message,) = [m for m in messages_of(response) if application.client_id in m]
     secret = message.split("client secret: ")[1].split(" ")[0]
-    assert check_password(secret, application.client_secret_hash)
+    assert client_secret_matches(secret, application.client_secret_hash)
 
     change_url = reverse("admin:oauth_application_change", args=[application.pk])
     assert secret in staff_client.get(change_url).content.decode()

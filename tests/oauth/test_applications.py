@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
@@ -11,7 +10,12 @@ from django.db.models import ProtectedError
 from markets.models import Market
 from markets.services import market_disable
 from oms.oauth.models import Application, RefreshToken
-from oms.oauth.services import application_create, application_revoke, token_issue
+from oms.oauth.services import (
+    application_create,
+    application_revoke,
+    client_secret_matches,
+    token_issue,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +27,7 @@ def test_integration_gets_a_secret_that_is_stored_hashed(organization):
     assert credentials.client_secret
     assert len(credentials.client_secret) >= 43
     assert credentials.client_secret not in application.client_secret_hash
-    assert check_password(credentials.client_secret, application.client_secret_hash)
+    assert client_secret_matches(credentials.client_secret, application.client_secret_hash)
     assert application.role == "read_only"
 
 

@@ -7,7 +7,6 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connections
@@ -15,6 +14,7 @@ from django.db import connections
 from markets.services import market_disable
 from oms.oauth.management.commands.oms_application import Command
 from oms.oauth.models import Application
+from oms.oauth.services import client_secret_matches
 from tests import factories
 from tests.oauth.conftest import post_json
 
@@ -52,7 +52,7 @@ def test_create_integration_prints_working_credentials_as_json(client, organizat
     assert data["role"] == "admin"
     assert data["market"] is None
     application = Application.objects.get(client_id=data["client_id"])
-    assert check_password(data["client_secret"], application.client_secret_hash)
+    assert client_secret_matches(data["client_secret"], application.client_secret_hash)
     response = post_json(
         client,
         {
