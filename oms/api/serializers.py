@@ -143,7 +143,22 @@ class ResourceSerializer(jsonapi.ModelSerializer):
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
             self.check_sent_keys(data)
+            data = self.blank_nulls(data)
         return super().to_internal_value(data)
+
+    def blank_nulls(self, data: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Clients (the SDK among them) send null for an unset optional text; we store those
+        as empty strings, so null clears them."""
+        fields = self.fields
+        cleared = {
+            key: ""
+            for key, value in data.items()
+            if value is None
+            and isinstance(fields.get(key), serializers.CharField)
+            and not fields[key].allow_null
+            and fields[key].allow_blank
+        }
+        return {**data, **cleared} if cleared else data
 
     def check_sent_keys(self, data: Mapping[str, Any]) -> None:
         """A client may send only the attributes and relationships the resource lets it

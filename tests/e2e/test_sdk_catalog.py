@@ -5,12 +5,10 @@ and runs `node --test tests/e2e/catalog.test.mjs` with the OMS_* variables descr
 tests/e2e/README.md. Needs Node >= 20 and `npm ci` done in tests/e2e (.ci/run does it, this test
 does not). Without them it skips locally and fails when CI is set.
 
-DRAFT: waits for the API (oms.api) and the OAuth applications (oms.oauth.services); see the TODOs.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -21,6 +19,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from oms.oauth import services as oauth_services
 from tests import factories
 
 E2E_DIR = Path(__file__).resolve().parent
@@ -112,35 +111,21 @@ class Credentials:
 
 @pytest.fixture
 def credentials(catalog: Catalog) -> Credentials:
-    # TODO(oauth): `oms.oauth.services` does not exist yet. This test needs:
-    #   - a sales-channel application: its client_id (public, no secret);
-    #   - an integration application with the admin role: its client_id and the plain
-    #     client_secret, which only exists at creation time (adapt if the service returns it
-    #     separately, e.g. as `(application, secret)`);
-    #   - an expired access token of the sales channel for scope market:code:<code>, signed like
-    #     any other (a JWT whose `exp` is in the past), e.g. issued with a negative lifetime;
-    #     guessed here as a dict shaped like the /oauth/token response.
-    # Imported here, not at module level, so that collecting the suite never breaks on it, and
-    # through importlib so that mypy passes before the module exists: once it does, make this a
-    # plain `from oms.oauth import services as oauth_services`.
-    oauth_services: Any = importlib.import_module("oms.oauth.services")
-
-    sales_channel: Any = oauth_services.application_create(
-        data={"name": "E2E storefront", "kind": "sales_channel"}
+    sales_channel = oauth_services.application_create(
+        name="E2E storefront", kind="sales_channel"
+    ).application
+    integration = oauth_services.application_create(
+        name="E2E back office", kind="integration", role="admin"
     )
-    integration: Any = oauth_services.application_create(
-        data={"name": "E2E back office", "kind": "integration", "role": "admin"}
-    )
-    expired: dict[str, Any] = oauth_services.access_token_create(
-        application=sales_channel,
-        scope=f"market:code:{catalog.market_code}",
-        expires_in=-60,
+    assert integration.client_secret is not None
+    expired = oauth_services.token_issue(
+        application=sales_channel, scope=f"market:code:{catalog.market_code}", lifetime=-60
     )
     return Credentials(
         sales_channel_client_id=sales_channel.client_id,
-        integration_client_id=integration.client_id,
+        integration_client_id=integration.application.client_id,
         integration_client_secret=integration.client_secret,
-        expired_sales_channel_token=expired["access_token"],
+        expired_sales_channel_token=expired.access_token,
     )
 
 
@@ -178,3 +163,13 @@ def test_the_commerce_layer_sdk_reads_and_writes_the_catalog(
         f"node --test {TEST_FILE.relative_to(REPO_ROOT)} exited {result.returncode}\n"
         f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
     )
+    # Every SDK test ran: none skipped, none left as todo.
+    summary = {
+        line.split()[1]: int(line.split()[2])
+        for line in result.stdout.splitlines()
+        if line.startswith("ℹ ") and len(line.split()) == 3 and line.split()[2].isdigit()
+    }
+    assert summary.get("fail") == 0, result.stdout
+    assert summary.get("skipped") == 0, result.stdout
+    assert summary.get("todo", 0) == 0, result.stdout
+    assert summary.get("pass", 0) >= 19, result.stdout
