@@ -167,7 +167,7 @@ def test_the_commerce_layer_sdk_reads_and_writes_the_catalog(
     summary = {
         line.split()[1]: int(line.split()[2])
         for line in result.stdout.splitlines()
-        if line.startswith("ℹ ") and len(line.split()) == 3 and line.split()[2].isdigit()
+        if line.startswith("\u2139 ") and len(line.split()) == 3 and line.split()[2].isdigit()
     }
     assert summary.get("fail") == 0, result.stdout
     assert summary.get("skipped") == 0, result.stdout
