@@ -18,7 +18,7 @@ from markets.models import (
     ShippingCategory,
     Sku,
 )
-from oms.api.serializers import Relationship, ResourceSerializer
+from oms.api.serializers import Relationship, ResourceSerializer, TypedMethodField
 
 
 class OrganizationSerializer(ResourceSerializer):
@@ -254,7 +254,7 @@ class PriceSerializer(ResourceSerializer):
 class PriceVolumeTierSerializer(ResourceSerializer):
     _reserved_field_names = {"meta", "results"}
     relationships = {"price": Relationship("prices", writable="create", required=True)}
-    type = serializers.SerializerMethodField()
+    type = TypedMethodField({"type": "string", "enum": ["price_volume_tiers"]})
     price_amount_float = serializers.FloatField(read_only=True)
     formatted_price_amount = serializers.CharField(read_only=True)
 

@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework_json_api.relations import HyperlinkedRelatedField, ResourceRelatedField
 
 from oms.api.pagination import MAX_PAGE_SIZE
-from oms.api.serializers import COMMON_READ_ONLY, ResourceSerializer
+from oms.api.serializers import COMMON_READ_ONLY, ResourceSerializer, TypedMethodField
 from oms.api.views import ResourceViewSet
 
 JSONAPI = "application/vnd.api+json"
@@ -47,6 +47,8 @@ ERROR_STATUSES = {
 
 
 def field_schema(field: Any) -> dict[str, Any]:
+    if isinstance(field, TypedMethodField):
+        return dict(field.openapi_schema)
     if isinstance(field, serializers.BooleanField):
         schema: dict[str, Any] = {"type": "boolean"}
     elif isinstance(field, serializers.IntegerField):

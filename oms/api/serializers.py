@@ -41,6 +41,14 @@ class Relationship:
     required: bool = False
 
 
+class TypedMethodField(serializers.SerializerMethodField):
+    """A computed attribute that tells the OpenAPI document its JSON schema."""
+
+    def __init__(self, schema: dict[str, Any], **kwargs: Any):
+        self.openapi_schema = schema
+        super().__init__(**kwargs)
+
+
 def include_names(request: Any) -> set[str]:
     """Every relationship name mentioned at any depth of `include`."""
     if request is None:

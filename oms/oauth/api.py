@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from django.db.models import Model
-from rest_framework import serializers
 
 from oms.api.permissions import SINGLETON
-from oms.api.serializers import ResourceSerializer
+from oms.api.serializers import ResourceSerializer, TypedMethodField
 from oms.api.views import ResourceViewSet
 from oms.oauth.models import Application
 
 
 class ApplicationSerializer(ResourceSerializer):
-    public_access = serializers.SerializerMethodField()
-    redirect_uri = serializers.SerializerMethodField()
-    scopes = serializers.SerializerMethodField()
+    public_access = TypedMethodField({"type": "boolean"})
+    redirect_uri = TypedMethodField({"type": "string", "nullable": True})
+    scopes = TypedMethodField({"type": "string"})
 
     class Meta:
         model = Application
