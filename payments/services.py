@@ -529,7 +529,18 @@ def _settle(txn: Transaction, result: GatewayResult, *, actor: Actor) -> Transac
             locked.error_detail = result.error_detail[:1000]
             locked.message = result.message[:500]
             _release(locked)
-        locked.save()
+        locked.save(
+            update_fields=[
+                "status",
+                "amount_cents",
+                "gateway_transaction_id",
+                "token",
+                "message",
+                "error_code",
+                "error_detail",
+                "updated_at",
+            ]
+        )
         order_event_record(
             order_id=locked.order_id,
             actor=actor,
