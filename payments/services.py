@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
@@ -97,10 +97,8 @@ def payment_authorize(
     gateway when the request itself is wrong. When the payment method auto-captures this
     amount, a succeeded authorization is captured at once (see `Transaction.capture_amount_cents`).
     """
-    replayed = _replay(
-        idempotency_key, type=Type.AUTHORIZATIONS, order_id=order.pk, amount_cents=None
-    )
-    if replayed is not None:
+    request = _MoneyRequest(idempotency_key, Type.AUTHORIZATIONS, order.pk)
+    if (replayed := request.replay()) is not None:
         return replayed
     _check_authorization_request(order, payment_method, payment_source, amount_cents)
 
@@ -117,7 +115,7 @@ def payment_authorize(
             idempotency_key=idempotency_key,
         )
 
-    authorization, reserved = _reserve(reserve, idempotency_key=idempotency_key)
+    authorization, reserved = _reserve(reserve, request)
     if not reserved:
         return authorization
     authorization = _settle(authorization, _gateway_call(authorization), actor=actor)
@@ -188,14 +186,10 @@ def authorization_capture(
 ) -> Transaction:
     """Capture `amount_cents` of a succeeded authorization (default: its whole capture balance).
     Repeatable up to the balance; past it, `INSUFFICIENT_CAPTURE_BALANCE`."""
-    replayed = _replay(
-        idempotency_key,
-        type=Type.CAPTURES,
-        order_id=authorization.order_id,
-        parent_id=authorization.pk,
-        amount_cents=amount_cents,
+    request = _MoneyRequest(
+        idempotency_key, Type.CAPTURES, authorization.order_id, authorization.pk, amount_cents
     )
-    if replayed is not None:
+    if (replayed := request.replay()) is not None:
         return replayed
     _check_requested_amount(amount_cents, "_capture_amount_cents")
 
@@ -215,7 +209,7 @@ def authorization_capture(
         )
         return _child_create(Type.CAPTURES, parent, amount, idempotency_key)
 
-    return _run(reserve, idempotency_key=idempotency_key, actor=actor)
+    return _run(reserve, request, actor=actor)
 
 
 def authorization_void(
@@ -223,14 +217,8 @@ def authorization_void(
 ) -> Transaction:
     """Release the uncaptured rest of a succeeded authorization (what is neither captured, nor
     being captured, nor voided). Nothing left: `NOTHING_TO_VOID`."""
-    replayed = _replay(
-        idempotency_key,
-        type=Type.VOIDS,
-        order_id=authorization.order_id,
-        parent_id=authorization.pk,
-        amount_cents=None,
-    )
-    if replayed is not None:
+    request = _MoneyRequest(idempotency_key, Type.VOIDS, authorization.order_id, authorization.pk)
+    if (replayed := request.replay()) is not None:
         return replayed
 
     def reserve() -> Transaction:
@@ -248,7 +236,7 @@ def authorization_void(
         )
         return _child_create(Type.VOIDS, parent, amount, idempotency_key)
 
-    return _run(reserve, idempotency_key=idempotency_key, actor=actor)
+    return _run(reserve, request, actor=actor)
 
 
 def capture_refund(
@@ -260,14 +248,10 @@ def capture_refund(
 ) -> Transaction:
     """Refund `amount_cents` of a succeeded capture (default: its whole refund balance).
     Repeatable up to the balance; past it, `INSUFFICIENT_REFUND_BALANCE`."""
-    replayed = _replay(
-        idempotency_key,
-        type=Type.REFUNDS,
-        order_id=capture.order_id,
-        parent_id=capture.pk,
-        amount_cents=amount_cents,
+    request = _MoneyRequest(
+        idempotency_key, Type.REFUNDS, capture.order_id, capture.pk, amount_cents
     )
-    if replayed is not None:
+    if (replayed := request.replay()) is not None:
         return replayed
     _check_requested_amount(amount_cents, "_refund_amount_cents")
 
@@ -287,7 +271,7 @@ def capture_refund(
         )
         return _child_create(Type.REFUNDS, parent, amount, idempotency_key)
 
-    return _run(reserve, idempotency_key=idempotency_key, actor=actor)
+    return _run(reserve, request, actor=actor)
 
 
 # --- the whole order --------------------------------------------------------------------------
@@ -453,16 +437,16 @@ def _order_payment_status_sync(
 
 
 def _run(
-    reserve: Callable[[], Transaction], *, idempotency_key: str | None, actor: Actor
+    reserve: Callable[[], Transaction], request: _MoneyRequest, *, actor: Actor
 ) -> Transaction:
-    txn, reserved = _reserve(reserve, idempotency_key=idempotency_key)
+    txn, reserved = _reserve(reserve, request)
     if not reserved:
         return txn
     return _settle(txn, _gateway_call(txn), actor=actor)
 
 
 def _reserve(
-    reserve: Callable[[], Transaction], *, idempotency_key: str | None
+    reserve: Callable[[], Transaction], request: _MoneyRequest
 ) -> tuple[Transaction, bool]:
     """Step 1, in its own short transaction: (the pending transaction, True). A concurrent
     request with the same idempotency key loses the race on the unique key: it answers
@@ -471,10 +455,9 @@ def _reserve(
         with transaction.atomic():
             return reserve(), True
     except IntegrityError:
-        if idempotency_key is not None:
-            existing = Transaction.objects.filter(idempotency_key=idempotency_key).first()
-            if existing is not None:
-                return existing, False
+        existing = request.replay()
+        if existing is not None:
+            return existing, False
         raise
 
 
@@ -579,34 +562,39 @@ def _release(txn: Transaction) -> None:
 # --- helpers of the reserve step --------------------------------------------------------------
 
 
-def _replay(
-    idempotency_key: str | None,
-    *,
-    type: str,
-    order_id: str,
-    parent_id: str | None = None,
-    amount_cents: int | None,
-) -> Transaction | None:
-    """The transaction a key was first used for, if any; a key reused for another request
-    (another type, order, parent or amount) is refused."""
-    if idempotency_key is None:
-        return None
-    if not idempotency_key.strip():
-        raise errors.PaymentError("An idempotency key cannot be blank.", code="VALIDATION_ERROR")
-    existing = Transaction.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is None:
-        return None
-    existing_parent = existing.reference_authorization_id or existing.reference_capture_id
-    if (
-        existing.type != type
-        or existing.order_id != order_id
-        or existing_parent != parent_id
-        or (amount_cents is not None and existing.amount_cents != amount_cents)
-    ):
-        raise errors.IdempotencyKeyReused(
-            f"The idempotency key was already used for {existing.number}, a different request."
-        )
-    return existing
+@dataclass(frozen=True)
+class _MoneyRequest:
+    """What an idempotency key stands for: a repeated key must ask for the same thing."""
+
+    idempotency_key: str | None
+    type: str
+    order_id: str
+    parent_id: str | None = None
+    amount_cents: int | None = None  # None: the whole balance
+
+    def replay(self) -> Transaction | None:
+        """The transaction the key was first used for, if any; a key reused for another
+        request (another type, order, parent or amount) is refused."""
+        if self.idempotency_key is None:
+            return None
+        if not self.idempotency_key.strip():
+            raise errors.PaymentError(
+                "An idempotency key cannot be blank.", code="VALIDATION_ERROR"
+            )
+        existing = Transaction.objects.filter(idempotency_key=self.idempotency_key).first()
+        if existing is None:
+            return None
+        existing_parent = existing.reference_authorization_id or existing.reference_capture_id
+        if (
+            existing.type != self.type
+            or existing.order_id != self.order_id
+            or existing_parent != self.parent_id
+            or (self.amount_cents is not None and existing.amount_cents != self.amount_cents)
+        ):
+            raise errors.IdempotencyKeyReused(
+                f"The idempotency key was already used for {existing.number}, a different request."
+            )
+        return existing
 
 
 def _check_requested_amount(amount_cents: int | None, attribute: str) -> None:
