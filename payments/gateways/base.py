@@ -1,0 +1,85 @@
+"""The one small interface every payment gateway adapter implements.
+
+Adding Stripe or Adyen means one more class with these four methods and one more entry in
+`payments.gateways.ADAPTERS`; nothing in orders changes. Adapters only talk to their gateway:
+they never write to the database and never raise for a refused payment, they answer with a
+`GatewayResult` (an unexpected exception is turned into a failed result by the services).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from payments.models import PaymentGateway, PaymentSourceModel, Transaction
+
+
+@dataclass(frozen=True)
+class GatewayResult:
+    succeeded: bool
+    gateway_transaction_id: str = ""
+    message: str = ""
+    error_code: str = ""  # one of the stable codes in payments.errors when it failed
+    error_detail: str = ""  # the gateway's own code/explanation, for people
+    token: str = ""  # the gateway's token for the transaction, when it has one
+    amount_cents: int | None = None  # what the gateway actually authorized, if less than asked
+
+    @classmethod
+    def failure(cls, error_code: str, message: str, error_detail: str = "") -> GatewayResult:
+        return cls(
+            succeeded=False, error_code=error_code, message=message, error_detail=error_detail
+        )
+
+
+class PaymentGatewayAdapter(Protocol):
+    """Each method moves `amount_cents` of `currency_code` with `source`, at most once per
+    `idempotency_key` (the gateway must treat a repeated key as the same request).
+
+    `transaction` is the pending row being decided (its number, order and references), for
+    adapters that must describe the operation to the gateway; adapters only read it.
+    """
+
+    def authorize(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult: ...
+
+    def capture(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult: ...
+
+    def void(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult: ...
+
+    def refund(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult: ...
+
+
+class AdapterFactory(Protocol):
+    def __call__(self, gateway: PaymentGateway) -> PaymentGatewayAdapter: ...

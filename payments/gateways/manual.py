@@ -1,0 +1,71 @@
+"""The manual gateway: wire transfers and other offline payments.
+
+Authorizing succeeds at once (the customer is told how to pay); captures, voids and refunds
+succeed at once too: the money itself is settled out of band, and the merchant records here
+what happened there.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from payments.gateways.base import GatewayResult
+
+if TYPE_CHECKING:
+    from payments.models import PaymentGateway, PaymentSourceModel, Transaction
+
+
+class ManualGateway:
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self.gateway = gateway
+
+    def _accept(self, action: str, idempotency_key: str) -> GatewayResult:
+        return GatewayResult(
+            succeeded=True,
+            gateway_transaction_id=f"manual-{action}-{idempotency_key}",
+            message="Accepted: settled out of band",
+        )
+
+    def authorize(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult:
+        return self._accept("authorize", idempotency_key)
+
+    def capture(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult:
+        return self._accept("capture", idempotency_key)
+
+    def void(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult:
+        return self._accept("void", idempotency_key)
+
+    def refund(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult:
+        return self._accept("refund", idempotency_key)

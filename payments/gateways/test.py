@@ -1,0 +1,201 @@
+"""The test gateway: a simulated card gateway whose outcome is decided by the card token, so
+every path (success, decline, lack of funds, timeout, a failure at a later step) can be tried
+without a network.
+
+Tokens: `tok_<outcome>` applies to every operation, `tok_<operation>_<outcome>` only to that
+one (the others succeed):
+
+| outcome | result |
+|---|---|
+| `success` | succeeds |
+| `declined` | fails with `PAYMENT_DECLINED` |
+| `insufficient_funds` | fails with `INSUFFICIENT_FUNDS` |
+| `timeout` | fails with `GATEWAY_TIMEOUT` after a few milliseconds |
+
+plus `tok_partial` (authorizes half the amount asked, rounded down). Any other token is declined.
+Examples: `tok_success`, `tok_declined`, `tok_timeout`, `tok_capture_declined`,
+`tok_refund_timeout`.
+
+Like a real gateway, a repeated idempotency key returns the first answer without moving money
+again. Every call is logged in `TestGateway.calls` (process-wide, thread-safe) so tests can
+count how often money was asked to move.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from payments import errors
+from payments.gateways.base import GatewayResult
+
+if TYPE_CHECKING:
+    from payments.models import PaymentGateway, PaymentSourceModel, Transaction
+
+OPERATIONS = ("authorize", "capture", "void", "refund")
+SIMULATED_TIMEOUT_SECONDS = 0.005
+
+
+@dataclass(frozen=True)
+class TestGatewayCall:
+    __test__ = False
+
+    operation: str
+    amount_cents: int
+    currency_code: str
+    token: str
+    idempotency_key: str
+
+
+def _outcome_for(token: str, operation: str) -> str:
+    name = token.removeprefix("tok_") if token.startswith("tok_") else ""
+    if name == "partial":
+        return "partial" if operation == "authorize" else "success"
+    for prefix in OPERATIONS:
+        if name.startswith(f"{prefix}_"):
+            return name.removeprefix(f"{prefix}_") if prefix == operation else "success"
+    return name or "unknown"
+
+
+class TestGateway:
+    __test__ = False  # not a pytest test class, whatever its name
+
+    calls: ClassVar[list[TestGatewayCall]] = []
+    _answers: ClassVar[dict[str, GatewayResult]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, gateway: PaymentGateway) -> None:
+        self.gateway = gateway
+
+    @classmethod
+    def reset(cls) -> None:
+        with cls._lock:
+            cls.calls.clear()
+            cls._answers.clear()
+
+    @classmethod
+    def calls_of(cls, operation: str) -> list[TestGatewayCall]:
+        with cls._lock:
+            return [call for call in cls.calls if call.operation == operation]
+
+    def _run(
+        self,
+        operation: str,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+    ) -> GatewayResult:
+        token = source.gateway_token
+        with self._lock:
+            self.calls.append(
+                TestGatewayCall(operation, amount_cents, currency_code, token, idempotency_key)
+            )
+            replay = self._answers.get(f"{operation}:{idempotency_key}")
+        if replay is not None:
+            return replay
+        if self.gateway.test_latency_ms:
+            time.sleep(self.gateway.test_latency_ms / 1000)
+        result = self._decide(operation, token, amount_cents, idempotency_key)
+        with self._lock:
+            result = self._answers.setdefault(f"{operation}:{idempotency_key}", result)
+        return result
+
+    def _decide(
+        self, operation: str, token: str, amount_cents: int, idempotency_key: str
+    ) -> GatewayResult:
+        outcome = _outcome_for(token, operation)
+        gateway_id = f"test_{operation}_{idempotency_key}"
+        if outcome == "success":
+            return GatewayResult(True, gateway_id, "Accepted", token=gateway_id)
+        if outcome == "partial":
+            return GatewayResult(
+                True,
+                gateway_id,
+                "Partially authorized",
+                token=gateway_id,
+                amount_cents=amount_cents // 2,
+            )
+        if outcome == "declined":
+            return GatewayResult.failure(errors.PAYMENT_DECLINED, "Card declined", "05")
+        if outcome == "insufficient_funds":
+            return GatewayResult.failure(errors.INSUFFICIENT_FUNDS, "Insufficient funds", "51")
+        if outcome == "timeout":
+            time.sleep(SIMULATED_TIMEOUT_SECONDS)
+            return GatewayResult.failure(
+                errors.GATEWAY_TIMEOUT, "The test gateway did not answer in time"
+            )
+        return GatewayResult.failure(
+            errors.PAYMENT_DECLINED, "Card declined", f"unknown test token {token!r}"
+        )
+
+    def authorize(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult:
+        return self._run(
+            "authorize",
+            amount_cents=amount_cents,
+            currency_code=currency_code,
+            source=source,
+            idempotency_key=idempotency_key,
+        )
+
+    def capture(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult:
+        return self._run(
+            "capture",
+            amount_cents=amount_cents,
+            currency_code=currency_code,
+            source=source,
+            idempotency_key=idempotency_key,
+        )
+
+    def void(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult:
+        return self._run(
+            "void",
+            amount_cents=amount_cents,
+            currency_code=currency_code,
+            source=source,
+            idempotency_key=idempotency_key,
+        )
+
+    def refund(
+        self,
+        *,
+        amount_cents: int,
+        currency_code: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> GatewayResult:
+        return self._run(
+            "refund",
+            amount_cents=amount_cents,
+            currency_code=currency_code,
+            source=source,
+            idempotency_key=idempotency_key,
+        )
