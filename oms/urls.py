@@ -15,4 +15,5 @@ urlpatterns = [
     path("api/schema/", schema_view, name="api-schema"),
     path("api/docs/", docs_view, name="api-docs"),
     path("api/", include("markets.api.urls")),
+    path("api/", include("payments.api.urls")),
 ]

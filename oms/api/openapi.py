@@ -10,7 +10,12 @@ from rest_framework import serializers
 from rest_framework_json_api.relations import HyperlinkedRelatedField, ResourceRelatedField
 
 from oms.api.pagination import MAX_PAGE_SIZE
-from oms.api.serializers import COMMON_READ_ONLY, ResourceSerializer, TypedMethodField
+from oms.api.serializers import (
+    COMMON_READ_ONLY,
+    MoneyFloatField,
+    ResourceSerializer,
+    TypedMethodField,
+)
 from oms.api.views import ResourceViewSet
 
 JSONAPI = "application/vnd.api+json"
@@ -47,7 +52,7 @@ ERROR_STATUSES = {
 
 
 def field_schema(field: Any) -> dict[str, Any]:
-    if isinstance(field, TypedMethodField):
+    if isinstance(field, TypedMethodField | MoneyFloatField):
         return dict(field.openapi_schema)
     if isinstance(field, serializers.BooleanField):
         schema: dict[str, Any] = {"type": "boolean"}

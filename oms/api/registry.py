@@ -12,4 +12,13 @@ SERIALIZERS: dict[str, str] = {
     "skus": "markets.api.serializers.SkuSerializer",
     "prices": "markets.api.serializers.PriceSerializer",
     "price_volume_tiers": "markets.api.serializers.PriceVolumeTierSerializer",
+    "payment_methods": "payments.api.serializers.PaymentMethodSerializer",
+    "payment_gateways": "payments.api.serializers.PaymentGatewaySerializer",
+    "manual_gateways": "payments.api.serializers.ManualGatewaySerializer",
+    "external_gateways": "payments.api.serializers.ExternalGatewaySerializer",
+    "transactions": "payments.api.serializers.TransactionSerializer",
+    "authorizations": "payments.api.serializers.AuthorizationSerializer",
+    "captures": "payments.api.serializers.CaptureSerializer",
+    "voids": "payments.api.serializers.VoidSerializer",
+    "refunds": "payments.api.serializers.RefundSerializer",
 }

@@ -17,6 +17,7 @@ from rest_framework_json_api.utils import get_included_resources
 
 from oms.api.errors import BadRequest
 from oms.api.registry import SERIALIZERS
+from oms.money import cents_to_float, format_money
 
 COMMON_READ_ONLY = ("id", "created_at", "updated_at")
 COMMON_WRITABLE = ("reference", "reference_origin", "metadata")
@@ -49,6 +50,47 @@ class TypedMethodField(serializers.SerializerMethodField):
         super().__init__(**kwargs)
 
 
+class MoneyFloatField(serializers.Field):
+    """`*_float`: the amount of `cents_attribute` in major units (presentation only)."""
+
+    openapi_schema = {"type": "number", "nullable": True}
+
+    def __init__(
+        self, cents_attribute: str, currency_attribute: str = "currency_code", **kwargs: Any
+    ):
+        self.cents_attribute = cents_attribute
+        self.currency_attribute = currency_attribute
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def to_representation(self, instance: Any) -> float | None:
+        return cents_to_float(
+            getattr(instance, self.cents_attribute), getattr(instance, self.currency_attribute)
+        )
+
+
+class FormattedMoneyField(MoneyFloatField):
+    """`formatted_*`: the amount of `cents_attribute` formatted for the locale."""
+
+    openapi_schema = {"type": "string"}
+
+    def to_representation(self, instance: Any) -> str:  # type: ignore[override]
+        return format_money(
+            getattr(instance, self.cents_attribute), getattr(instance, self.currency_attribute)
+        )
+
+
+def money_fields(name: str, cents_attribute: str | None = None) -> dict[str, serializers.Field]:
+    """The three renderings of an amount: `{name}_cents`, `{name}_float`, `formatted_{name}`."""
+    cents = cents_attribute or f"{name}_cents"
+    return {
+        f"{name}_cents": serializers.IntegerField(read_only=True, source=cents)
+        if cents != f"{name}_cents"
+        else serializers.IntegerField(read_only=True),
+        f"{name}_float": MoneyFloatField(cents),
+        f"formatted_{name}": FormattedMoneyField(cents),
+    }
+
+
 def include_names(request: Any) -> set[str]:
     """Every relationship name mentioned at any depth of `include`."""
     if request is None:
@@ -68,6 +110,8 @@ class ResourceSerializer(jsonapi.ModelSerializer):
 
     relationships: ClassVar[dict[str, Relationship]] = {}
     included_serializers: ClassVar[Any] = {}
+    # fields built by helpers such as `money_fields`, declared like class attributes
+    computed_fields: ClassVar[dict[str, serializers.Field]] = {}
 
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
@@ -84,6 +128,8 @@ class ResourceSerializer(jsonapi.ModelSerializer):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if "computed_fields" in cls.__dict__:
+            cls._declared_fields = {**cls._declared_fields, **cls.computed_fields}
         meta = cls.Meta
         resource = getattr(meta, "resource_name", None)
         if resource:

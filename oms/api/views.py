@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_json_api.utils import get_included_resources
 
+from oms.actors import Actor
 from oms.api.errors import BadRequest
 from oms.api.filtering import RansackFilterBackend, SortBackend, check_query_parameters
 from oms.api.idempotency import IdempotencyMixin
@@ -72,6 +73,18 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         principal = principal_of(self.request)
         assert principal is not None  # RolePermission runs first
         return principal
+
+    @property
+    def actor(self) -> Actor:
+        principal = self.principal
+        if principal.customer_id:
+            return Actor(kind="customer", id=principal.customer_id)
+        return Actor(kind="application", id=principal.application_id, name=principal.kind)
+
+    def idempotency_key(self) -> str | None:
+        """The request's Idempotency-Key, scoped to the application, for money services."""
+        key = self.request.META.get("HTTP_IDEMPOTENCY_KEY")
+        return f"{self.principal.application_id}:{key}" if key else None
 
     def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
         """Narrow what a sales channel or customer sees; integrations see everything."""
@@ -136,12 +149,14 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         triggers = {name: data.pop(name) for name in list(data) if name.startswith("_")}
-        with transaction.atomic():
-            if data:
-                instance = self.perform_update_service(instance, data)
-            for name, value in triggers.items():
-                if value not in (None, False, ""):
-                    instance = self.perform_trigger(instance, name, value)
+        self.trigger_values = triggers
+        # No transaction here: each service opens its own, and money services must commit their
+        # reservation before they call a gateway (never a gateway call inside a held lock).
+        if data:
+            instance = self.perform_update_service(instance, data)
+        for name, value in triggers.items():
+            if name not in self.trigger_parameters and value not in (None, False, ""):
+                instance = self.perform_trigger(instance, name, value)
         return Response(self.get_serializer(self.reload(instance)).data)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -177,7 +192,11 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
 
         resource_delete(instance)
 
+    # trigger attribute -> the view method that runs it
     triggers: ClassVar[Mapping[str, str]] = {}
+    # attributes that only parameterise a trigger (e.g. `_capture_amount_cents`)
+    trigger_parameters: ClassVar[frozenset[str]] = frozenset()
+    trigger_values: dict[str, Any] = {}
 
     def perform_trigger(self, instance: Model, name: str, value: Any) -> Model:
         method_name = self.triggers.get(name)
