@@ -17,6 +17,13 @@ ALLOWED_PARAMETER = re.compile(
 
 
 def check_query_parameters(request: Request) -> None:
+    for name, values in request.query_params.lists():
+        if "\x00" in name or any("\x00" in value for value in values):
+            raise BadRequest(
+                "Query parameters may not contain NUL characters.",
+                code="INVALID_FIELD_VALUE",
+                parameter=name.replace("\x00", ""),
+            )
     for name in request.query_params:
         if not ALLOWED_PARAMETER.match(name):
             raise BadRequest(

@@ -29,6 +29,23 @@ def _check_identifier(value: Any, pointer: str) -> None:
         raise _bad("A resource identifier needs a string id.", f"{pointer}/id")
 
 
+def check_no_nul(value: Any, pointer: str) -> None:
+    """PostgreSQL text cannot hold NUL characters: refuse them up front instead of failing late."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _bad("Text may not contain NUL characters.", pointer, code="INVALID_FIELD_VALUE")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if "\x00" in str(key):
+                raise _bad(
+                    "Names may not contain NUL characters.", pointer, code="INVALID_FIELD_VALUE"
+                )
+            check_no_nul(item, f"{pointer}/{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_no_nul(item, f"{pointer}/{index}")
+
+
 def check_document(document: Any) -> None:
     """Raise a 400 naming the first part of `document` that is not a JSON:API resource document."""
     if not isinstance(document, Mapping):
@@ -73,6 +90,7 @@ def check_document(document: Any) -> None:
     meta = document.get("meta")
     if meta is not None and not isinstance(meta, Mapping):
         raise _bad("meta must be an object.", "/meta")
+    check_no_nul(dict(document), "")
 
 
 class JSONAPIParser(JSONParser):

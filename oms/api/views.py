@@ -9,11 +9,13 @@ that create, update and delete it. List, retrieve, the related endpoints
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.http import Http404
 from django.utils.module_loading import import_string
 from rest_framework import status, viewsets
 from rest_framework.exceptions import MethodNotAllowed
@@ -30,6 +32,8 @@ from oms.api.principal import Principal
 from oms.api.registry import SERIALIZERS
 from oms.api.renderers import raw_document
 from oms.api.serializers import Relationship, ResourceSerializer
+
+PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def include_lookups(serializer_class: Any, includes: set[str]) -> tuple[list[str], list[str]]:
@@ -118,6 +122,9 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         check_query_parameters(request)
+        pk = kwargs.get("pk")
+        if pk is not None and not PUBLIC_ID.fullmatch(pk):
+            raise Http404  # no record has such an id (and PostgreSQL rejects NUL in text)
 
     # --- reads ---------------------------------------------------------------------------
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -213,8 +220,6 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
     def _relationship(self, name: str) -> Relationship:
         relationship = self.serializer_class.relationships.get(name)
         if relationship is None:
-            from django.http import Http404
-
             raise Http404
         return relationship
 

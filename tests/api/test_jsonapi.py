@@ -479,3 +479,20 @@ def test_failed_request_is_replayed_too(as_role):
     second = api.post("/api/shipping_categories", body, HTTP_IDEMPOTENCY_KEY="k-3")
     assert first.status_code == second.status_code == 422
     assert first.doc == second.doc
+
+
+def test_nul_characters_are_refused_before_the_database(as_role):
+    category = factories.ShippingCategoryFactory.create()
+    api = as_role("admin")
+    response = api.post(
+        "/api/skus",
+        doc(
+            "skus",
+            {"code": "A\u0000", "name": "x"},
+            shipping_category=("shipping_categories", category.id),
+        ),
+    )
+    assert response.status_code == 400
+    assert response.doc["errors"][0]["source"]["pointer"] == "/data/attributes/code"
+    response = api.get("/api/skus?filter[q][code_eq]=%00")
+    assert response.status_code == 400
