@@ -7,11 +7,19 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from fulfillment.errors import InventoryModelMissing, OutOfStock, StockBelowReserved
+from fulfillment.errors import (
+    FulfillmentNotInProgress,
+    InventoryModelMissing,
+    OutOfStock,
+    StockBelowReserved,
+)
 from fulfillment.models import StockItem, StockReservation
 from fulfillment.selectors import stock_available, stock_item_reserved
 from fulfillment.services import (
     StockLine,
+    shipment_decrement_stock,
+    shipment_release_stock,
+    shipments_build,
     stock_decrement_for_approval,
     stock_item_save,
     stock_release,
@@ -20,6 +28,7 @@ from fulfillment.services import (
     stock_restock,
 )
 from oms.actors import SYSTEM
+from orders.models import Order
 from tests.fulfillment.factories import (
     LineItemFactory,
     OrderFactory,
@@ -352,3 +361,43 @@ def test_database_refuses_empty_reservations_and_expiring_pending_ones():
             status="pending",
             expires_at=timezone.now(),
         )
+
+
+# --- manual stock decrement, per shipment ------------------------------------------------------
+
+
+def placed_manual_order(quantity=2):
+    shop = shop_create(manual_stock_decrement=True)
+    sku = SkuFactory.create()
+    (item,) = shop.stock(sku, 5)
+    order, items = shop.order((sku, quantity))
+    stock_reserve_for_placement(order=order, lines=placement_lines(items), actor=SYSTEM)
+    (shipment,) = shipments_build(order=order, actor=SYSTEM)
+    stock_decrement_for_approval(order=order, actor=SYSTEM)
+    return order, shipment, item
+
+
+def test_manual_decrement_per_shipment_takes_the_reserved_units_once():
+    order, shipment, item = placed_manual_order()
+    Order.objects.filter(pk=order.pk).update(fulfillment_status="in_progress")
+    assert shipment_decrement_stock(shipment=shipment, actor=SYSTEM) == 2
+    assert quantities(item) == [3]
+    assert not StockReservation.objects.exists()
+    assert shipment_decrement_stock(shipment=shipment, actor=SYSTEM) == 0
+    assert quantities(item) == [3]
+
+
+def test_manual_release_per_shipment_keeps_the_quantity():
+    order, shipment, item = placed_manual_order()
+    Order.objects.filter(pk=order.pk).update(fulfillment_status="in_progress")
+    assert shipment_release_stock(shipment=shipment, actor=SYSTEM) == 2
+    assert quantities(item) == [5]
+    assert not StockReservation.objects.exists()
+
+
+def test_manual_stock_actions_need_fulfillment_in_progress():
+    _, shipment, item = placed_manual_order()
+    with pytest.raises(FulfillmentNotInProgress):
+        shipment_decrement_stock(shipment=shipment, actor=SYSTEM)
+    assert quantities(item) == [5]
+    assert StockReservation.objects.count() == 1
