@@ -18,7 +18,6 @@ from fulfillment.errors import OutOfStock, StockBelowReserved
 from fulfillment.models import StockItem, StockReservation
 from fulfillment.selectors import active_reservations_q
 from fulfillment.services import (
-    StockLine,
     stock_decrement_for_approval,
     stock_item_save,
     stock_release,
@@ -27,7 +26,12 @@ from fulfillment.services import (
     stock_restock,
 )
 from oms.actors import SYSTEM
-from tests.fulfillment.factories import ShippingCategoryFactory, SkuFactory, shop_create
+from tests.fulfillment.factories import (
+    ShippingCategoryFactory,
+    SkuFactory,
+    placement_lines,
+    shop_create,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -106,7 +110,7 @@ def test_thirty_orders_racing_for_the_last_five_units_five_win():
     def place(i: int) -> str:
         order, (line,) = orders[i]
         try:
-            stock_reserve_for_placement(order=order, lines=[StockLine(line, sku, 1)], actor=SYSTEM)
+            stock_reserve_for_placement(order=order, lines=placement_lines([line]), actor=SYSTEM)
         except OutOfStock:
             return "out_of_stock"
         return "reserved"
@@ -139,7 +143,7 @@ def test_opposite_sku_orders_cannot_deadlock():
         order, lines = orders[i]
         try:
             stock_reserve_for_placement(
-                order=order, lines=[StockLine(line, line.sku, 1) for line in lines], actor=SYSTEM
+                order=order, lines=placement_lines(lines, quantity=1), actor=SYSTEM
             )
         except OutOfStock:
             return "out_of_stock"
@@ -148,7 +152,7 @@ def test_opposite_sku_orders_cannot_deadlock():
     with Watcher() as watcher:
         outcomes = race(THREADS, place)
     assert Counter(outcomes) == {"reserved": 5, "out_of_stock": 25}
-    per_sku = Counter()
+    per_sku: Counter[str] = Counter()
     for reservation in StockReservation.objects.select_related("stock_item"):
         per_sku[reservation.stock_item.sku_id] += reservation.quantity
     assert per_sku == {a.pk: 5, b.pk: 5}
@@ -209,7 +213,7 @@ def test_mixed_workload_keeps_reserved_within_quantity():
         try:
             stock_reserve_for_placement(
                 order=order,
-                lines=[StockLine(line, line.sku, line.quantity) for line in lines],
+                lines=placement_lines(lines),
                 actor=SYSTEM,
             )
         except OutOfStock:

@@ -6,13 +6,14 @@ other write. Orders and line items use `resource_save` until the orders app has 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import factory
 
 from fulfillment import models
-from fulfillment.services import stock_item_save, stock_location_save
+from fulfillment.services import StockLine, stock_item_save, stock_location_save
 from markets.models import Market, Sku
 from orders.models import Customer, LineItem, Order
 from tests.factories import (
@@ -160,6 +161,17 @@ class Shop:
         return order, items
 
 
+def placement_lines(
+    line_items: Iterable[LineItem], *, quantity: int | None = None
+) -> list[StockLine]:
+    """What the orders app passes to `stock_reserve_for_placement` for plain SKU lines."""
+    lines = []
+    for item in line_items:
+        assert item.sku is not None
+        lines.append(StockLine(item, item.sku, item.quantity if quantity is None else quantity))
+    return lines
+
+
 def shop_create(
     *,
     locations: int = 1,
@@ -202,5 +214,6 @@ __all__ = [
     "SkuFactory",
     "StockItemFactory",
     "StockLocationFactory",
+    "placement_lines",
     "shop_create",
 ]

@@ -16,7 +16,6 @@ from fulfillment.errors import (
 from fulfillment.models import StockItem, StockReservation
 from fulfillment.selectors import stock_available, stock_item_reserved
 from fulfillment.services import (
-    StockLine,
     shipment_decrement_stock,
     shipment_release_stock,
     shipments_build,
@@ -35,14 +34,11 @@ from tests.fulfillment.factories import (
     SkuFactory,
     StockItemFactory,
     StockLocationFactory,
+    placement_lines,
     shop_create,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def placement_lines(line_items):
-    return [StockLine(item, item.sku, item.quantity) for item in line_items]
 
 
 def quantities(*items):

@@ -16,7 +16,6 @@ from fulfillment.errors import OutOfStock, StockBelowReserved
 from fulfillment.models import StockItem, StockReservation
 from fulfillment.selectors import active_reservations_q
 from fulfillment.services import (
-    StockLine,
     stock_decrement_for_approval,
     stock_item_save,
     stock_release,
@@ -26,7 +25,7 @@ from fulfillment.services import (
 )
 from oms.actors import SYSTEM
 from orders.models import LineItem
-from tests.fulfillment.factories import SkuFactory, shop_create
+from tests.fulfillment.factories import SkuFactory, placement_lines, shop_create
 
 ORDERS = 4
 order_index = st.integers(0, ORDERS - 1)
@@ -71,14 +70,11 @@ class StockInvariantTests(TestCase):
             kind = op[0]
             try:
                 if kind == "draft":
-                    _, (line_items) = orders[op[1]]
+                    _, line_items = orders[op[1]]
                     stock_reserve_draft(line_item=line_items[op[2]], actor=SYSTEM)
                 elif kind == "place":
                     order, _ = orders[op[1]]
-                    lines = [
-                        StockLine(li, li.sku, li.quantity)
-                        for li in LineItem.objects.filter(order=order)
-                    ]
+                    lines = placement_lines(LineItem.objects.filter(order=order))
                     stock_reserve_for_placement(order=order, lines=lines, actor=SYSTEM)
                 elif kind == "release":
                     stock_release(order=orders[op[1]][0], actor=SYSTEM)
