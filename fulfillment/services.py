@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -342,7 +342,7 @@ def _rewrite_reservations(
     allocations: Iterable[Allocation],
     order: Order,
     status: str,
-    expires_at: Any,
+    expires_at: datetime | None,
 ) -> list[StockReservation]:
     """Make the caller's reservations exactly the plan: update those that stay, delete the
     rest, create the missing ones. The caller holds the stock items' locks."""
@@ -411,9 +411,9 @@ def stock_reserve_draft(*, line_item: LineItem, actor: Actor) -> list[StockReser
         if any(r.status == StockReservation.Status.PENDING for r in own):
             return own
         wanted = StockLine(line, line.sku, line.quantity)
-        if not stock.locations:
-            raise _out_of_stock(wanted)
         try:
+            if not stock.locations:
+                raise _out_of_stock(wanted)
             allocations = _split([wanted], stock)
         except OutOfStock as exc:
             exc.pointer = "/data/attributes/quantity"
