@@ -228,6 +228,13 @@ class Market(Resource):
     customer_group = models.ForeignKey(
         CustomerGroup, on_delete=models.PROTECT, null=True, blank=True, related_name="markets"
     )
+    inventory_model = models.ForeignKey(
+        "fulfillment.InventoryModel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="markets",
+    )
     facebook_pixel_id = models.CharField(max_length=100, blank=True, default="")
     checkout_url = models.URLField(max_length=2048, blank=True, default="")
     external_prices_url = models.URLField(max_length=2048, blank=True, default="")

@@ -1,0 +1,289 @@
+"""Admin pages for stock and shipping: a thin face over `fulfillment.services`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest
+
+from fulfillment import services
+from fulfillment.models import (
+    DeliveryLeadTime,
+    InventoryModel,
+    InventoryReturnLocation,
+    InventoryStockLocation,
+    Parcel,
+    Shipment,
+    ShippingMethod,
+    ShippingWeightTier,
+    ShippingZone,
+    StockItem,
+    StockLineItem,
+    StockLocation,
+    StockReservation,
+)
+from fulfillment.selectors import stock_item_reserved
+from oms.actors import Actor
+from oms.admin import ServiceModelAdmin
+from oms.errors import DomainError
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    user = request.user
+    return Actor(kind="user", id=str(user.pk), name=user.get_username())
+
+
+@admin.register(StockLocation)
+class StockLocationAdmin(ServiceModelAdmin):
+    list_display = ("name", "code", "number", "address", "label_format", "suppress_etd")
+    search_fields = ("name", "code")
+    readonly_fields = ("id", "number", "created_at", "updated_at")
+    autocomplete_fields = ("address",)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        services.stock_location_save(stock_location=obj)
+
+
+class StockItemForm(forms.ModelForm):
+    class Meta:
+        model = StockItem
+        fields = ("stock_location", "sku", "quantity", "reference", "reference_origin", "metadata")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk and data.get("quantity") is not None:
+            reserved = stock_item_reserved(stock_item=self.instance)
+            if data["quantity"] < reserved:
+                self.add_error(
+                    "quantity", f"The quantity cannot go below the {reserved} reserved units."
+                )
+        return data
+
+
+@admin.register(StockItem)
+class StockItemAdmin(ServiceModelAdmin):
+    form = StockItemForm
+    list_display = ("sku", "stock_location", "quantity", "reserved")
+    list_filter = ("stock_location",)
+    search_fields = ("sku__code", "sku__name")
+    list_select_related = ("sku", "stock_location")
+    autocomplete_fields = ("sku",)
+
+    @admin.display(description="reserved")
+    def reserved(self, stock_item: StockItem) -> int:
+        return stock_item_reserved(stock_item=stock_item)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        try:
+            services.stock_item_save(stock_item=obj)
+        except DomainError as exc:  # lost a race with a reservation after the form's check
+            self.message_user(request, f"Not saved: {exc.detail}", messages.ERROR)
+
+
+class InventoryStockLocationInline(admin.TabularInline):
+    model = InventoryStockLocation
+    fields = ("stock_location", "priority", "on_hold")
+    extra = 0
+
+
+class InventoryReturnLocationInline(admin.TabularInline):
+    model = InventoryReturnLocation
+    fields = ("stock_location", "priority")
+    extra = 0
+
+
+@admin.register(InventoryModel)
+class InventoryModelAdmin(ServiceModelAdmin):
+    list_display = (
+        "name",
+        "strategy",
+        "stock_locations_cutoff",
+        "stock_reservation_cutoff",
+        "manual_stock_decrement",
+    )
+    list_filter = ("strategy", "manual_stock_decrement")
+    search_fields = ("name",)
+    inlines = (InventoryStockLocationInline, InventoryReturnLocationInline)
+
+
+@admin.register(ShippingZone)
+class ShippingZoneAdmin(ServiceModelAdmin):
+    list_display = ("name", "country_code_regex", "state_code_regex", "zip_code_regex")
+    search_fields = ("name",)
+
+
+class ShippingWeightTierInline(admin.TabularInline):
+    model = ShippingWeightTier
+    fields = ("name", "up_to", "price_amount_cents")
+    extra = 0
+
+
+class DeliveryLeadTimeInline(admin.TabularInline):
+    model = DeliveryLeadTime
+    fields = ("stock_location", "min_hours", "max_hours")
+    extra = 0
+
+
+@admin.register(ShippingMethod)
+class ShippingMethodAdmin(ServiceModelAdmin):
+    list_display = (
+        "name",
+        "scheme",
+        "market",
+        "shipping_zone",
+        "shipping_category",
+        "price_amount_cents",
+        "currency_code",
+        "free_over_amount_cents",
+        "enabled",
+    )
+    list_filter = ("scheme", "market", "currency_code")
+    search_fields = ("name",)
+    readonly_fields = ("id", "disabled_at", "created_at", "updated_at")
+    list_select_related = ("market", "shipping_zone", "shipping_category")
+    inlines = (ShippingWeightTierInline, DeliveryLeadTimeInline)
+    actions = ("disable_methods", "enable_methods")
+
+    @admin.display(boolean=True)
+    def enabled(self, method: ShippingMethod) -> bool:
+        return method.is_enabled
+
+    @admin.action(description="Disable the selected shipping methods")
+    def disable_methods(self, request: HttpRequest, queryset: QuerySet[ShippingMethod]) -> None:
+        for method in queryset:
+            services.shipping_method_disable(shipping_method=method)
+
+    @admin.action(description="Enable the selected shipping methods")
+    def enable_methods(self, request: HttpRequest, queryset: QuerySet[ShippingMethod]) -> None:
+        for method in queryset:
+            services.shipping_method_enable(shipping_method=method)
+
+
+class StockLineItemInline(admin.TabularInline):
+    model = StockLineItem
+    fields = ("sku", "stock_item", "line_item", "quantity")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ParcelInline(admin.StackedInline):
+    model = Parcel
+    fields = ("number", "weight", "unit_of_weight", "tracking_number", "tracking_status")
+    readonly_fields = ("number",)
+    extra = 0
+
+
+def _trigger_action(trigger: str) -> Callable[..., None]:
+    service = services.SHIPMENT_TRIGGERS[trigger]
+
+    def action(
+        modeladmin: ShipmentAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
+    ) -> None:
+        done = 0
+        for shipment in queryset.order_by("pk"):
+            try:
+                service(shipment=shipment, actor=actor_of(request))
+                done += 1
+            except DomainError as exc:
+                modeladmin.message_user(request, f"{shipment}: {exc.detail}", messages.ERROR)
+        if done:
+            modeladmin.message_user(request, f"{trigger}: {done} shipment(s) updated.")
+
+    action.__name__ = f"shipments{trigger}"
+    return admin.action(description=f"Shipments: {trigger.lstrip('_').replace('_', ' ')}")(action)
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ServiceModelAdmin):
+    """Shipments are planned by the services; staff move them with the actions below."""
+
+    list_display = ("number", "order", "status", "stock_location_name", "shipping_method")
+    list_filter = ("status",)
+    search_fields = ("number",)
+    list_select_related = ("order", "shipping_method", "inventory_stock_location__stock_location")
+    readonly_fields = (
+        "id",
+        "order",
+        "number",
+        "status",
+        "status_before_hold",
+        "inventory_stock_location",
+        "shipping_category",
+        "shipping_method",
+        "on_hold_at",
+        "picking_at",
+        "packing_at",
+        "ready_to_ship_at",
+        "shipped_at",
+        "delivered_at",
+        "created_at",
+        "updated_at",
+    )
+    fields = (*readonly_fields, "reference", "reference_origin", "metadata")
+    inlines = (StockLineItemInline, ParcelInline)
+    actions = tuple(_trigger_action(trigger) for trigger in services.SHIPMENT_TRIGGERS)
+
+    @admin.display(description="stock location")
+    def stock_location_name(self, shipment: Shipment) -> str:
+        return shipment.inventory_stock_location.stock_location.name
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        if formset.model is not Parcel:
+            return super().save_formset(request, form, formset, change)
+        for parcel in formset.save(commit=False):
+            try:
+                services.parcel_save(parcel=parcel, actor=actor_of(request))
+            except DomainError as exc:
+                self.message_user(request, f"Parcel not saved: {exc.detail}", messages.ERROR)
+        for parcel in formset.deleted_objects:
+            services.parcel_delete(parcel=parcel, actor=actor_of(request))
+        return None
+
+
+@admin.register(Parcel)
+class ParcelAdmin(ServiceModelAdmin):
+    list_display = ("number", "shipment", "weight", "unit_of_weight", "tracking_number")
+    search_fields = ("number", "tracking_number")
+    readonly_fields = ("id", "number", "created_at", "updated_at")
+    list_select_related = ("shipment",)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        try:
+            services.parcel_save(parcel=obj, actor=actor_of(request))
+        except DomainError as exc:
+            self.message_user(request, f"Not saved: {exc.detail}", messages.ERROR)
+
+
+@admin.register(StockReservation)
+class StockReservationAdmin(admin.ModelAdmin):
+    """Read only: reservations are made and dropped by the order workflows."""
+
+    list_display = ("stock_item", "order", "line_item", "status", "quantity", "expires_at")
+    list_filter = ("status",)
+    list_select_related = ("stock_item__sku", "order", "line_item")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,57 @@
+"""The row locks of the fulfillment services.
+
+Every service that writes stock or shipments takes its locks in ONE global order, parent before
+child, and within a table in primary-key order:
+
+    Order  ->  Shipment (pk)  ->  StockItem (pk)  ->  StockReservation (pk)
+
+Two transactions that follow the same order can queue on each other but never wait on each other
+in a cycle, so they cannot deadlock. The querysets here never `select_related`: a join would lock
+the joined rows too, outside this order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from fulfillment.models import Shipment, StockItem, StockReservation
+from orders.models import Order
+
+
+def _assert_in_transaction() -> None:
+    assert transaction.get_connection().in_atomic_block, "row locks need a transaction"
+
+
+def order_lock(order_id: str) -> Order:
+    _assert_in_transaction()
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def shipments_lock(order_id: str) -> list[Shipment]:
+    _assert_in_transaction()
+    return list(Shipment.objects.select_for_update().filter(order_id=order_id).order_by("pk"))
+
+
+def shipment_lock(shipment_id: str) -> Shipment:
+    _assert_in_transaction()
+    return Shipment.objects.select_for_update().get(pk=shipment_id)
+
+
+def stock_items_lock(stock_item_ids: Iterable[str]) -> dict[str, StockItem]:
+    """Lock the stock items in primary-key order: a deterministic order, so that concurrent
+    placements (or a placement and an approval) touching the same SKUs cannot deadlock.
+    PostgreSQL sorts before it locks (`ORDER BY ... FOR UPDATE`), so the order holds."""
+    _assert_in_transaction()
+    ids = sorted(set(stock_item_ids))
+    if not ids:
+        return {}
+    rows = StockItem.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {row.pk: row for row in rows}
+
+
+def stock_reservations_lock(**filters: object) -> list[StockReservation]:
+    """Lock reservations (take the stock items' locks first)."""
+    _assert_in_transaction()
+    return list(StockReservation.objects.select_for_update().filter(**filters).order_by("pk"))

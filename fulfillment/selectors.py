@@ -1,0 +1,238 @@
+"""Reads and derivations of the fulfillment app: availability, shipping options and costs,
+and the one function that derives an order's fulfillment_status (spec 2.4)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
+
+from fulfillment.models import (
+    InventoryModel,
+    InventoryStockLocation,
+    Shipment,
+    ShippingMethod,
+    StockItem,
+    StockReservation,
+    UnitOfWeight,
+    weight_convert,
+)
+from markets.models import Sku
+from orders.models import LineItem, Order
+
+
+def active_reservations_q(now: datetime | None = None) -> Q:
+    """Reservations that hold stock: every pending one, and drafts not yet expired."""
+    return Q(status=StockReservation.Status.PENDING) | Q(
+        status=StockReservation.Status.DRAFT, expires_at__gt=now or timezone.now()
+    )
+
+
+def inventory_stock_locations(*, inventory_model: InventoryModel) -> list[InventoryStockLocation]:
+    """The model's locations in priority order, cut to `stock_locations_cutoff` (the most it
+    uses for inventory computation)."""
+    return list(
+        inventory_model.inventory_stock_locations.select_related("stock_location").order_by(
+            "priority", "created_at", "id"
+        )[: inventory_model.stock_locations_cutoff]
+    )
+
+
+def reserved_quantities(
+    *,
+    stock_item_ids: Iterable[str],
+    exclude: Q | None = None,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Active reserved units per stock item, leaving out the reservations matching `exclude`
+    (e.g. the caller's own, which it is about to rewrite)."""
+    reservations = StockReservation.objects.filter(
+        active_reservations_q(now), stock_item_id__in=list(stock_item_ids)
+    )
+    if exclude is not None:
+        reservations = reservations.exclude(exclude)
+    rows = reservations.values("stock_item_id").annotate(total=Sum("quantity"))
+    totals: dict[str, int] = defaultdict(int)
+    for row in rows:
+        totals[row["stock_item_id"]] = int(row["total"] or 0)
+    return totals
+
+
+def stock_item_reserved(*, stock_item: StockItem) -> int:
+    """The `reserved_stock` of a stock item: units held by active reservations."""
+    return reserved_quantities(stock_item_ids=[stock_item.pk]).get(stock_item.pk, 0)
+
+
+def stock_item_available(*, stock_item: StockItem) -> int:
+    return stock_item.quantity - stock_item_reserved(stock_item=stock_item)
+
+
+def stock_available(*, sku: Sku, inventory_model: InventoryModel) -> int:
+    """Units of `sku` an order of a market with this inventory model can still get: the
+    quantity of its stock items in the model's locations minus their active reservations.
+    A `do_not_track` SKU is unlimited: this returns its tracked figure anyway."""
+    locations = inventory_stock_locations(inventory_model=inventory_model)
+    items = list(
+        StockItem.objects.filter(
+            sku=sku, stock_location_id__in=[loc.stock_location_id for loc in locations]
+        )
+    )
+    reserved = reserved_quantities(stock_item_ids=[item.pk for item in items])
+    return sum(max(item.quantity - reserved.get(item.pk, 0), 0) for item in items)
+
+
+# --- shipping -------------------------------------------------------------------------------
+
+
+def shipment_queryset() -> QuerySet[Shipment]:
+    return Shipment.objects.select_related(
+        "order__market__price_list",
+        "order__shipping_address",
+        "inventory_stock_location__stock_location__address",
+        "shipping_category",
+        "shipping_method",
+    ).prefetch_related("stock_line_items__sku", "parcels")
+
+
+def shipment_weight(*, shipment: Shipment, unit: str = UnitOfWeight.GRAMS) -> Decimal:
+    """What a shipment's goods weigh, in `unit`; SKUs without a weight count as nothing."""
+    grams = Decimal(0)
+    for line in shipment.stock_line_items.all():
+        sku = line.sku
+        if sku.weight is None or not sku.unit_of_weight:
+            continue
+        grams += line.quantity * weight_convert(
+            Decimal(sku.weight), from_unit=sku.unit_of_weight, to_unit=UnitOfWeight.GRAMS
+        )
+    return weight_convert(grams, from_unit=UnitOfWeight.GRAMS, to_unit=unit)
+
+
+def _weight_fits(method: ShippingMethod, grams: Decimal) -> bool:
+    if method.min_weight is None and method.max_weight is None:
+        return True
+    weight = weight_convert(grams, from_unit=UnitOfWeight.GRAMS, to_unit=method.unit_of_weight)
+    if method.min_weight is not None and weight < method.min_weight:
+        return False
+    return not (method.max_weight is not None and weight > method.max_weight)
+
+
+def shipping_methods_available(*, shipment: Shipment) -> list[ShippingMethod]:
+    """The methods that can ship this shipment: enabled; of the order's market or of none; in
+    the order's currency; for the shipment's shipping category and stock location or for any;
+    whose zone matches the shipping address (a method without a zone goes anywhere); whose
+    weight limits hold the shipment. External pricing is not supported, so never offered.
+    Ordered cheapest first."""
+    order = shipment.order
+    methods = (
+        ShippingMethod.objects.filter(disabled_at__isnull=True)
+        .filter(Q(market_id=order.market_id) | Q(market__isnull=True))
+        .filter(
+            Q(currency_code=order.currency_code) | Q(currency_code="", market_id=order.market_id)
+        )
+        .filter(
+            Q(shipping_category__isnull=True) | Q(shipping_category=shipment.shipping_category_id)
+        )
+        .filter(
+            Q(stock_location__isnull=True)
+            | Q(stock_location=shipment.inventory_stock_location.stock_location_id)
+        )
+        .exclude(scheme=ShippingMethod.Scheme.EXTERNAL)
+        .select_related("shipping_zone")
+        .prefetch_related("shipping_weight_tiers")
+        .order_by("price_amount_cents", "name", "id")
+    )
+    address = order.shipping_address
+    grams = shipment_weight(shipment=shipment)
+    available = []
+    for method in methods:
+        if method.shipping_zone is not None and (
+            address is None or not method.shipping_zone.matches(address)
+        ):
+            continue
+        if not _weight_fits(method, grams):
+            continue
+        available.append(method)
+    return available
+
+
+def shipment_cost(
+    *, shipment: Shipment, shipping_method: ShippingMethod, subtotal_amount_cents: int
+) -> int:
+    """What shipping this shipment with this method costs, in the order's minor units.
+
+    Free when the order amount (the caller's `subtotal_amount_cents`: this app does not compute
+    order totals) reaches `free_over_amount_cents`. Flat: the method's price. Weight tiered: the
+    tier with the smallest `up_to` that holds the shipment's weight (in the method's unit),
+    else the open-ended tier, else the method's price."""
+    if (
+        shipping_method.free_over_amount_cents is not None
+        and subtotal_amount_cents >= shipping_method.free_over_amount_cents
+    ):
+        return 0
+    if shipping_method.scheme == ShippingMethod.Scheme.WEIGHT_TIERED:
+        weight = shipment_weight(shipment=shipment, unit=shipping_method.unit_of_weight)
+        tiers = sorted(
+            shipping_method.shipping_weight_tiers.all(),
+            key=lambda tier: (tier.up_to is None, tier.up_to or 0),
+        )
+        for tier in tiers:
+            if tier.up_to is None or weight <= tier.up_to:
+                return tier.price_amount_cents
+    return shipping_method.price_amount_cents
+
+
+# --- fulfillment_status ---------------------------------------------------------------------
+
+SHIPPED_STATUSES = frozenset({Shipment.Status.SHIPPED, Shipment.Status.DELIVERED})
+CAPTURED_PAYMENT_STATUSES = frozenset(
+    {
+        Order.PaymentStatus.PAID,
+        Order.PaymentStatus.PARTIALLY_PAID,
+        # Some of the captured money was given back, the rest still pays for the goods.
+        Order.PaymentStatus.PARTIALLY_REFUNDED,
+    }
+)
+
+
+def order_needs_shipping(*, order: Order) -> bool:
+    """Whether any SKU line item has something to ship (its SKU is not `do_not_ship`)."""
+    return order.line_items.filter(
+        item_type=LineItem.ItemType.SKUS, sku__isnull=False, sku__do_not_ship=False
+    ).exists()
+
+
+def fulfillment_status_for(*, order: Order, payment_requires_capture: bool) -> str:
+    """THE derivation of an order's fulfillment_status (spec 2.4), evaluated top-down:
+
+    1. not_required — no line item needs shipping (every SKU is do_not_ship);
+    2. fulfilled — the order has non-cancelled shipments and all are shipped or delivered;
+    3. unfulfilled — the order is cancelled (a full refund ends fulfillment);
+    4. in_progress — payment is captured (paid, partially_paid, or partially_refunded), or the
+       order is approved and nothing needs capturing (`payment_requires_capture` False, or the
+       order was free);
+    5. unfulfilled otherwise.
+
+    The orders app calls this and writes the result through its own transition; `_fulfill`
+    (a manual override) is the orders app's business."""
+    if not order_needs_shipping(order=order):
+        return Order.FulfillmentStatus.NOT_REQUIRED
+    statuses = [
+        status
+        for status in order.shipments.values_list("status", flat=True)
+        if status != Shipment.Status.CANCELLED
+    ]
+    if statuses and all(status in SHIPPED_STATUSES for status in statuses):
+        return Order.FulfillmentStatus.FULFILLED
+    if order.status == Order.Status.CANCELLED:
+        return Order.FulfillmentStatus.UNFULFILLED
+    if order.payment_status in CAPTURED_PAYMENT_STATUSES:
+        return Order.FulfillmentStatus.IN_PROGRESS
+    if order.status == Order.Status.APPROVED and (
+        not payment_requires_capture or order.payment_status == Order.PaymentStatus.FREE
+    ):
+        return Order.FulfillmentStatus.IN_PROGRESS
+    return Order.FulfillmentStatus.UNFULFILLED

@@ -1,0 +1,937 @@
+"""Every write of the fulfillment app: stock, reservations, shipments, parcels.
+
+Each state change has the same shape: `transaction.atomic()`, lock the rows (`locks.py`: order,
+shipments, stock items, reservations, each in primary-key order), re-check the guard on the
+locked rows, change, write the order event, register after-commit notices.
+
+The orders app calls these from its own workflows (place, approve, cancel); this module never
+imports orders' services.
+
+Invariant kept here under any concurrency: for every stock item,
+    0 <= active reserved units <= quantity.
+Every path that adds a reservation or lowers a quantity first locks the stock items involved
+and only then reads the reservations, so two writers cannot both spend the same units.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import NamedTuple
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from fulfillment import locks
+from fulfillment.errors import (
+    FulfillmentNotInProgress,
+    InventoryModelMissing,
+    InventoryStrategyNotSupported,
+    NoShippingMethod,
+    OutOfStock,
+    ShipmentNotEditable,
+    ShipmentsNotDraft,
+    ShippingMethodNotAvailable,
+    StockBelowReserved,
+    TransitionNotAllowed,
+)
+from fulfillment.events import (
+    shipment_status_changed_event,
+    shipment_status_changed_notice,
+    stock_changed_notice,
+)
+from fulfillment.models import (
+    InventoryModel,
+    InventoryStockLocation,
+    Parcel,
+    Shipment,
+    ShippingMethod,
+    StockItem,
+    StockLineItem,
+    StockLocation,
+    StockReservation,
+)
+from fulfillment.selectors import (
+    inventory_stock_locations,
+    reserved_quantities,
+    shipping_methods_available,
+)
+from markets.models import Market, Sku
+from oms.actors import Actor
+from oms.errors import DomainError
+from oms.sequences import sequence_next
+from oms.services import resource_delete, resource_save
+from orders.models import LineItem, Order
+
+# --- plain resources ------------------------------------------------------------------------
+
+
+def stock_location_save(*, stock_location: StockLocation) -> StockLocation:
+    """Create or update a stock location; a new one takes the next `number`."""
+    with transaction.atomic():
+        if stock_location.number is None:
+            stock_location.number = sequence_next("stock_location_number")
+        return resource_save(stock_location)
+
+
+def stock_item_save(*, stock_item: StockItem) -> StockItem:
+    """Create or update a stock item. Its quantity may never drop below what is reserved on it
+    (Commerce Layer's `_validate`, always on): checked on the locked row."""
+    stock_item.full_clean()  # a negative quantity is a plain validation error
+    with transaction.atomic():
+        if stock_item.pk and StockItem.objects.filter(pk=stock_item.pk).exists():
+            current = locks.stock_items_lock([stock_item.pk])[stock_item.pk]
+            reserved = reserved_quantities(stock_item_ids=[current.pk]).get(current.pk, 0)
+            moved = (current.sku_id, current.stock_location_id) != (
+                stock_item.sku_id,
+                stock_item.stock_location_id,
+            )
+            if reserved and moved:
+                raise StockBelowReserved(
+                    f"{reserved} units of this stock item are reserved: it cannot change SKU "
+                    "or stock location.",
+                    pointer="/data/relationships/sku",
+                )
+            if stock_item.quantity is not None and stock_item.quantity < reserved:
+                raise StockBelowReserved(
+                    f"The quantity cannot go below the {reserved} reserved units.",
+                    pointer="/data/attributes/quantity",
+                )
+        return resource_save(stock_item)
+
+
+def parcel_save(*, parcel: Parcel, actor: Actor) -> Parcel:
+    """Create or update a parcel of a shipment that is being prepared or has left; a new parcel
+    takes the next number of its shipment ("<shipment number>/P/001")."""
+    with transaction.atomic():
+        shipment = locks.shipment_lock(parcel.shipment_id)
+        if shipment.status in (Shipment.Status.DRAFT, Shipment.Status.CANCELLED):
+            raise ShipmentNotEditable(
+                f"A {shipment.status} shipment cannot have parcels.",
+                pointer="/data/relationships/shipment",
+            )
+        if not parcel.number:
+            count = Parcel.objects.filter(shipment=shipment).count()
+            parcel.number = f"{shipment.number}/P/{count + 1:03d}"
+        return resource_save(parcel)
+
+
+def parcel_delete(*, parcel: Parcel, actor: Actor) -> None:
+    """Remove a parcel of a shipment that has not left yet."""
+    with transaction.atomic():
+        shipment = locks.shipment_lock(parcel.shipment_id)
+        if shipment.status in (Shipment.Status.SHIPPED, Shipment.Status.DELIVERED):
+            raise ShipmentNotEditable(
+                f"A {shipment.status} shipment keeps its parcels.",
+                pointer="/data/relationships/shipment",
+            )
+        resource_delete(parcel)
+
+
+def shipping_method_disable(*, shipping_method: ShippingMethod) -> ShippingMethod:
+    with transaction.atomic():
+        locked = ShippingMethod.objects.select_for_update().get(pk=shipping_method.pk)
+        if locked.disabled_at is None:
+            locked.disabled_at = timezone.now()
+            locked.save(update_fields=["disabled_at", "updated_at"])
+    return locked
+
+
+def shipping_method_enable(*, shipping_method: ShippingMethod) -> ShippingMethod:
+    with transaction.atomic():
+        locked = ShippingMethod.objects.select_for_update().get(pk=shipping_method.pk)
+        if locked.disabled_at is not None:
+            locked.disabled_at = None
+            locked.save(update_fields=["disabled_at", "updated_at"])
+    return locked
+
+
+# --- planning: which stock items serve which lines -------------------------------------------
+
+
+class StockLine(NamedTuple):
+    """A quantity of one SKU that an order line needs (a bundle line gives one per SKU)."""
+
+    line_item: LineItem
+    sku: Sku
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    line: StockLine
+    inventory_stock_location: InventoryStockLocation
+    stock_item: StockItem | None  # None for do_not_track SKUs
+    quantity: int
+
+
+@dataclass
+class _Stock:
+    """The stock a plan may use: stock items of the candidate locations and what is available
+    on each to the caller (its own reservations, about to be rewritten, not counted)."""
+
+    locations: list[InventoryStockLocation]
+    items: dict[tuple[str, str], StockItem]  # (stock_location_id, sku_id) -> item
+    available: dict[str, int]  # stock item pk -> units
+
+    def item(self, location: InventoryStockLocation, sku: Sku) -> StockItem | None:
+        return self.items.get((location.stock_location_id, sku.pk))
+
+
+def _merge_lines(lines: Iterable[tuple[LineItem, Sku, int]]) -> list[StockLine]:
+    """One StockLine per (line item, SKU), in first-seen order."""
+    merged: dict[tuple[str, str], StockLine] = {}
+    for line_item, sku, quantity in lines:
+        if quantity <= 0:
+            continue
+        key = (line_item.pk, sku.pk)
+        previous = merged.get(key)
+        merged[key] = StockLine(line_item, sku, quantity + (previous.quantity if previous else 0))
+    return list(merged.values())
+
+
+def _inventory_model_of(order: Order) -> InventoryModel:
+    market = Market.objects.select_related("inventory_model").get(pk=order.market_id)
+    if market.inventory_model is None:
+        raise InventoryModelMissing(
+            f"Market {market.code} has no inventory model: there is no stock to ship from.",
+            pointer="/data/relationships/market",
+        )
+    return market.inventory_model
+
+
+def _load_stock(
+    *,
+    inventory_model: InventoryModel,
+    skus: Iterable[Sku],
+    own: Q,
+    also_lock: Iterable[str] = (),
+    lock: bool,
+) -> _Stock:
+    locations = inventory_stock_locations(inventory_model=inventory_model)
+    location_ids = {location.stock_location_id for location in locations}
+    candidate_ids = set(
+        StockItem.objects.filter(
+            sku_id__in={sku.pk for sku in skus}, stock_location_id__in=location_ids
+        ).values_list("pk", flat=True)
+    )
+    ids = candidate_ids | set(also_lock)
+    if lock:
+        rows = locks.stock_items_lock(ids)
+    else:
+        rows = {row.pk: row for row in StockItem.objects.filter(pk__in=ids)}
+    # Read the reservations only now, after the locks: every reservation committed by an
+    # earlier holder of these locks is visible to this statement.
+    reserved = reserved_quantities(stock_item_ids=rows.keys(), exclude=own)
+    return _Stock(
+        locations=locations,
+        items={
+            (row.stock_location_id, row.sku_id): row
+            for row in rows.values()
+            if row.pk in candidate_ids
+        },
+        available={pk: row.quantity - reserved.get(pk, 0) for pk, row in rows.items()},
+    )
+
+
+def _out_of_stock(line: StockLine) -> OutOfStock:
+    return OutOfStock(
+        f"Not enough stock of {line.sku.code} for line item {line.line_item.pk} "
+        f"({line.quantity} requested).",
+        line_item_id=line.line_item.pk,
+        sku_code=line.sku.code,
+    )
+
+
+def _no_split_shortage(lines: list[StockLine], stock: _Stock) -> OutOfStock:
+    """Which line to blame when no single location has everything: the first whose SKU no
+    location has enough of; failing that, the first the primary location runs out on."""
+    demand: dict[str, int] = defaultdict(int)
+    for line in lines:
+        demand[line.sku.pk] += line.quantity
+    for line in lines:
+        best = max(
+            (
+                stock.available[item.pk]
+                for location in stock.locations
+                if (item := stock.item(location, line.sku)) is not None
+            ),
+            default=0,
+        )
+        if demand[line.sku.pk] > best:
+            return _out_of_stock(line)
+    used: dict[str, int] = defaultdict(int)
+    for line in lines:
+        used[line.sku.pk] += line.quantity
+        item = stock.item(stock.locations[0], line.sku)
+        if item is None or used[line.sku.pk] > stock.available[item.pk]:
+            return _out_of_stock(line)
+    return _out_of_stock(lines[0])
+
+
+def _covers(location: InventoryStockLocation, lines: list[StockLine], stock: _Stock) -> bool:
+    demand: dict[str, int] = defaultdict(int)
+    for line in lines:
+        demand[line.sku.pk] += line.quantity
+    for line in lines:
+        item = stock.item(location, line.sku)
+        if item is None or demand[line.sku.pk] > stock.available[item.pk]:
+            return False
+    return True
+
+
+def _split(lines: list[StockLine], stock: _Stock) -> list[Allocation]:
+    """Each tracked line from the locations in priority order, as much as each one has."""
+    left = dict(stock.available)
+    allocations = []
+    for line in lines:
+        if line.sku.do_not_track:
+            allocations.append(Allocation(line, stock.locations[0], None, line.quantity))
+            continue
+        remaining = line.quantity
+        for location in stock.locations:
+            item = stock.item(location, line.sku)
+            take = min(remaining, left[item.pk]) if item is not None else 0
+            if item is None or take <= 0:
+                continue
+            allocations.append(Allocation(line, location, item, take))
+            left[item.pk] -= take
+            remaining -= take
+            if remaining == 0:
+                break
+        if remaining:
+            raise _out_of_stock(line)
+    return allocations
+
+
+def _plan(*, strategy: str, lines: list[StockLine], stock: _Stock) -> list[Allocation]:
+    """Where each line's units come from, by the inventory model's strategy."""
+    if not stock.locations:
+        raise _out_of_stock(lines[0])
+    tracked = [line for line in lines if not line.sku.do_not_track]
+    if strategy == InventoryModel.Strategy.NO_SPLIT:
+        for location in stock.locations:
+            if _covers(location, tracked, stock):
+                return [
+                    Allocation(
+                        line,
+                        location,
+                        None if line.sku.do_not_track else stock.item(location, line.sku),
+                        line.quantity,
+                    )
+                    for line in lines
+                ]
+        raise _no_split_shortage(tracked, stock)
+    if strategy == InventoryModel.Strategy.SPLIT_SHIPMENTS:
+        return _split(lines, stock)
+    raise InventoryStrategyNotSupported(
+        f"The inventory strategy {strategy!r} is not supported yet: use no_split or "
+        "split_shipments.",
+        pointer="/data/attributes/strategy",
+    )
+
+
+def _rewrite_reservations(
+    *,
+    own: list[StockReservation],
+    allocations: Iterable[Allocation],
+    order: Order,
+    status: str,
+    expires_at: datetime | None,
+) -> list[StockReservation]:
+    """Make the caller's reservations exactly the plan: update those that stay, delete the
+    rest, create the missing ones. The caller holds the stock items' locks."""
+    wanted: dict[tuple[str, str], tuple[Allocation, int]] = {}
+    for allocation in allocations:
+        if allocation.stock_item is None:
+            continue
+        key = (allocation.line.line_item.pk, allocation.stock_item.pk)
+        previous = wanted.get(key)
+        wanted[key] = (allocation, allocation.quantity + (previous[1] if previous else 0))
+    kept: list[StockReservation] = []
+    for reservation in own:
+        key = (reservation.line_item_id or "", reservation.stock_item_id)
+        if key not in wanted:
+            reservation.delete()
+            continue
+        _, quantity = wanted.pop(key)
+        reservation.status = status
+        reservation.quantity = quantity
+        reservation.expires_at = expires_at
+        reservation.order = order
+        reservation.save(update_fields=["status", "quantity", "expires_at", "order", "updated_at"])
+        kept.append(reservation)
+    created = []
+    for allocation, quantity in wanted.values():
+        assert allocation.stock_item is not None
+        created.append(
+            StockReservation.objects.create(
+                status=status,
+                stock_item=allocation.stock_item,
+                line_item=allocation.line.line_item,
+                order=order,
+                quantity=quantity,
+                expires_at=expires_at,
+            )
+        )
+    return kept + created
+
+
+# --- reservations ---------------------------------------------------------------------------
+
+
+def stock_reserve_draft(*, line_item: LineItem, actor: Actor) -> list[StockReservation]:
+    """The `_reserve_stock` trigger of a line item: hold its SKU's units as draft
+    reservations that expire after the inventory model's `stock_reservation_cutoff` (renewed
+    when sent again). Split across the model's locations in priority order when no single one
+    has enough. A do_not_track SKU needs none; a line whose order is placed keeps its pending
+    reservations. Raises OutOfStock and reserves nothing when the units are not there."""
+    with transaction.atomic():
+        order = locks.order_lock(line_item.order_id)
+        line = LineItem.objects.select_related("sku").get(pk=line_item.pk)
+        if line.sku is None or line.sku.do_not_track:
+            return []
+        model = _inventory_model_of(order)
+        existing_ids = StockReservation.objects.filter(line_item=line).values_list(
+            "stock_item_id", flat=True
+        )
+        stock = _load_stock(
+            inventory_model=model,
+            skus=[line.sku],
+            own=Q(line_item=line),
+            also_lock=existing_ids,
+            lock=True,
+        )
+        own = locks.stock_reservations_lock(line_item=line)
+        if any(r.status == StockReservation.Status.PENDING for r in own):
+            return own
+        wanted = StockLine(line, line.sku, line.quantity)
+        try:
+            if not stock.locations:
+                raise _out_of_stock(wanted)
+            allocations = _split([wanted], stock)
+        except OutOfStock as exc:
+            exc.pointer = "/data/attributes/quantity"
+            raise
+        reservations = _rewrite_reservations(
+            own=own,
+            allocations=allocations,
+            order=order,
+            status=StockReservation.Status.DRAFT,
+            expires_at=timezone.now() + timedelta(seconds=model.stock_reservation_cutoff),
+        )
+        transaction.on_commit(
+            partial(
+                stock_changed_notice,
+                what="reserved (draft)",
+                order_id=order.pk,
+                units=line.quantity,
+                actor=actor,
+            )
+        )
+        return reservations
+
+
+def stock_reserve_for_placement(
+    *, order: Order, lines: Sequence[tuple[LineItem, Sku, int]], actor: Actor
+) -> list[StockReservation]:
+    """Reserve the stock of an order being placed, all or nothing.
+
+    `lines` are (line item, SKU, quantity) for what the order buys; do_not_track SKUs are
+    skipped. The stock items are chosen by the inventory model's strategy, the order's draft
+    reservations become pending (moved if the plan ships from elsewhere), missing ones are
+    created pending, stale ones are deleted. Raises OutOfStock naming the first line that
+    cannot be served; then nothing changes. Idempotent: placing the same lines twice leaves the
+    same reservations."""
+    with transaction.atomic():
+        order = locks.order_lock(order.pk)
+        wanted = [line for line in _merge_lines(lines) if not line.sku.do_not_track]
+        existing_ids = StockReservation.objects.filter(order=order).values_list(
+            "stock_item_id", flat=True
+        )
+        if not wanted:
+            locks.stock_items_lock(existing_ids)
+            StockReservation.objects.filter(order=order).delete()
+            return []
+        model = _inventory_model_of(order)
+        # Locks the stock items of every candidate location (and of the order's current
+        # reservations) in primary-key order, before reading any reservation.
+        stock = _load_stock(
+            inventory_model=model,
+            skus=[line.sku for line in wanted],
+            own=Q(order=order),
+            also_lock=existing_ids,
+            lock=True,
+        )
+        allocations = _plan(strategy=model.strategy, lines=wanted, stock=stock)
+        own = locks.stock_reservations_lock(order=order)
+        reservations = _rewrite_reservations(
+            own=own,
+            allocations=allocations,
+            order=order,
+            status=StockReservation.Status.PENDING,
+            expires_at=None,
+        )
+        transaction.on_commit(
+            partial(
+                stock_changed_notice,
+                what="reserved",
+                order_id=order.pk,
+                units=sum(r.quantity for r in reservations),
+                actor=actor,
+            )
+        )
+        return reservations
+
+
+def stock_release(*, order: Order, actor: Actor) -> int:
+    """Give back everything reserved for an order (cancellation before approval, or an
+    abandoned cart). Returns the units released."""
+    with transaction.atomic():
+        order = locks.order_lock(order.pk)
+        locks.stock_items_lock(
+            StockReservation.objects.filter(order=order).values_list("stock_item_id", flat=True)
+        )
+        own = locks.stock_reservations_lock(order=order)
+        units = sum(r.quantity for r in own)
+        StockReservation.objects.filter(pk__in=[r.pk for r in own]).delete()
+        transaction.on_commit(
+            partial(
+                stock_changed_notice, what="released", order_id=order.pk, units=units, actor=actor
+            )
+        )
+        return units
+
+
+def _decrement(reservations: list[StockReservation]) -> int:
+    """Take reserved units out of their stock items and delete the reservations. The caller
+    holds the stock items' locks. Keeps quantity >= reserved: both drop by the same units."""
+    per_item: dict[str, int] = defaultdict(int)
+    for reservation in reservations:
+        per_item[reservation.stock_item_id] += reservation.quantity
+    for stock_item_id in sorted(per_item):
+        StockItem.objects.filter(pk=stock_item_id).update(
+            quantity=F("quantity") - per_item[stock_item_id], updated_at=timezone.now()
+        )
+    StockReservation.objects.filter(pk__in=[r.pk for r in reservations]).delete()
+    return sum(per_item.values())
+
+
+def stock_decrement_for_approval(*, order: Order, actor: Actor) -> int:
+    """At approval, take the order's pending reservations out of stock and delete them.
+
+    With the inventory model's `manual_stock_decrement` (as Commerce Layer) nothing happens
+    here: the reservations stay pending until the merchant decrements (`shipment_decrement_stock`)
+    or releases (`shipment_release_stock`) them per shipment. Returns the units decremented."""
+    with transaction.atomic():
+        order = locks.order_lock(order.pk)
+        if _inventory_model_of(order).manual_stock_decrement:
+            return 0
+        pending = StockReservation.objects.filter(
+            order=order, status=StockReservation.Status.PENDING
+        )
+        locks.stock_items_lock(pending.values_list("stock_item_id", flat=True))
+        units = _decrement(
+            locks.stock_reservations_lock(order=order, status=StockReservation.Status.PENDING)
+        )
+        transaction.on_commit(
+            partial(
+                stock_changed_notice,
+                what="decremented",
+                order_id=order.pk,
+                units=units,
+                actor=actor,
+            )
+        )
+        return units
+
+
+def stock_restock(
+    *, sku: Sku, stock_location: StockLocation, quantity: int, actor: Actor
+) -> StockItem:
+    """Put units back on the shelf (a received return's `_restock`): the stock item of the SKU
+    at that location grows by `quantity`, created if it did not exist."""
+    if quantity < 1:
+        raise DomainError("Restock at least one unit.", pointer="/data/attributes/quantity")
+    with transaction.atomic():
+        item = (
+            StockItem.objects.select_for_update()
+            .filter(sku=sku, stock_location=stock_location)
+            .first()
+        )
+        if item is None:
+            try:
+                with transaction.atomic():
+                    item = StockItem.objects.create(
+                        sku=sku, stock_location=stock_location, quantity=0
+                    )
+            except IntegrityError:
+                pass  # created meanwhile by another restock; its row lock queues us below
+            item = StockItem.objects.select_for_update().get(sku=sku, stock_location=stock_location)
+        StockItem.objects.filter(pk=item.pk).update(
+            quantity=F("quantity") + quantity, updated_at=timezone.now()
+        )
+        item.refresh_from_db()
+        transaction.on_commit(
+            partial(
+                stock_changed_notice, what="restocked", order_id="-", units=quantity, actor=actor
+            )
+        )
+        return item
+
+
+# --- shipments ------------------------------------------------------------------------------
+
+
+def _shippable_lines(order: Order) -> list[StockLine]:
+    line_items = LineItem.objects.filter(
+        order=order, item_type=LineItem.ItemType.SKUS, sku__isnull=False
+    ).select_related("sku")
+    return [StockLine(line, line.sku, line.quantity) for line in line_items if line.sku]
+
+
+def _shipment_plan_key(
+    groups: dict[tuple[str, str | None], list[Allocation]],
+) -> set[tuple[str, str | None, frozenset[tuple[str, str, str | None, int]]]]:
+    return {
+        (
+            location_id,
+            category_id,
+            frozenset(
+                (
+                    a.line.line_item.pk,
+                    a.line.sku.pk,
+                    a.stock_item.pk if a.stock_item else None,
+                    a.quantity,
+                )
+                for a in allocations
+            ),
+        )
+        for (location_id, category_id), allocations in groups.items()
+    }
+
+
+def _existing_plan_key(
+    shipments: list[Shipment],
+) -> set[tuple[str, str | None, frozenset[tuple[str, str, str | None, int]]]]:
+    lines_by_shipment: dict[str, set[tuple[str, str, str | None, int]]] = defaultdict(set)
+    for line in StockLineItem.objects.filter(shipment__in=shipments):
+        lines_by_shipment[line.shipment_id or ""].add(
+            (line.line_item_id or "", line.sku_id, line.stock_item_id, line.quantity)
+        )
+    return {
+        (
+            shipment.inventory_stock_location_id,
+            shipment.shipping_category_id,
+            frozenset(lines_by_shipment[shipment.pk]),
+        )
+        for shipment in shipments
+    }
+
+
+def shipments_build(
+    *,
+    order: Order,
+    actor: Actor,
+    lines: Sequence[tuple[LineItem, Sku, int]] | None = None,
+) -> list[Shipment]:
+    """Plan an order's shipments from its market's inventory model: with `no_split`, everything
+    from the first location (by priority) that has it all; with `split_shipments`, each line
+    from locations in priority order. One draft shipment per stock location and shipping
+    category, with its stock line items; do_not_ship SKUs are left out.
+
+    `lines` defaults to the order's SKU line items. Idempotent: when the plan is unchanged the
+    existing draft shipments are returned untouched; otherwise they are replaced, and a new
+    shipment keeps the shipping method of the one it replaces if that method still serves it.
+    Raises ShipmentsNotDraft once a shipment has left draft, OutOfStock when nothing can ship."""
+    with transaction.atomic():
+        order = locks.order_lock(order.pk)
+        existing = locks.shipments_lock(order.pk)
+        if any(shipment.status != Shipment.Status.DRAFT for shipment in existing):
+            raise ShipmentsNotDraft(
+                f"Order {order.number}'s shipments have left draft and cannot be rebuilt.",
+                pointer="/data/relationships/shipments",
+            )
+        shippable = [
+            line
+            for line in _merge_lines(lines if lines is not None else _shippable_lines(order))
+            if not line.sku.do_not_ship
+        ]
+        if not shippable:
+            Shipment.objects.filter(pk__in=[s.pk for s in existing]).delete()
+            return []
+        model = _inventory_model_of(order)
+        # Planning reads availability without locking: shipments hold no stock, the
+        # reservations (taken under lock at placement) do.
+        stock = _load_stock(
+            inventory_model=model,
+            skus=[line.sku for line in shippable],
+            own=Q(order=order),
+            lock=False,
+        )
+        allocations = _plan(strategy=model.strategy, lines=shippable, stock=stock)
+        groups: dict[tuple[str, str | None], list[Allocation]] = {}
+        locations: dict[str, InventoryStockLocation] = {}
+        for allocation in allocations:
+            location = allocation.inventory_stock_location
+            locations[location.pk] = location
+            key = (location.pk, allocation.line.sku.shipping_category_id)
+            groups.setdefault(key, []).append(allocation)
+        if existing and _existing_plan_key(existing) == _shipment_plan_key(groups):
+            return existing
+
+        previous_methods = {
+            (
+                s.inventory_stock_location.stock_location_id,
+                s.shipping_category_id,
+            ): s.shipping_method
+            for s in existing
+            if s.shipping_method_id is not None
+        }
+        Shipment.objects.filter(pk__in=[s.pk for s in existing]).delete()
+        shipments = []
+        for index, ((location_id, category_id), group) in enumerate(groups.items(), start=1):
+            location = locations[location_id]
+            shipment = Shipment.objects.create(
+                order=order,
+                number=f"{order.number}/S/{index:03d}",
+                inventory_stock_location=location,
+                shipping_category_id=category_id,
+            )
+            StockLineItem.objects.bulk_create(
+                StockLineItem(
+                    shipment=shipment,
+                    line_item=allocation.line.line_item,
+                    stock_item=allocation.stock_item,
+                    sku=allocation.line.sku,
+                    quantity=allocation.quantity,
+                )
+                for allocation in group
+            )
+            method = previous_methods.get((location.stock_location_id, category_id))
+            if method is not None and method.pk in {
+                m.pk for m in shipping_methods_available(shipment=shipment)
+            }:
+                shipment.shipping_method = method
+                shipment.save(update_fields=["shipping_method", "updated_at"])
+            shipments.append(shipment)
+        return shipments
+
+
+EDITABLE_SHIPMENT_STATUSES = frozenset(
+    {Shipment.Status.DRAFT, Shipment.Status.UPCOMING, Shipment.Status.ON_HOLD}
+)
+
+
+def shipment_set_shipping_method(
+    *, shipment: Shipment, shipping_method: ShippingMethod, actor: Actor
+) -> Shipment:
+    """Choose how a shipment travels; only a method available for it is accepted, and only
+    before picking starts."""
+    with transaction.atomic():
+        locks.order_lock(shipment.order_id)
+        locked = locks.shipment_lock(shipment.pk)
+        if locked.status not in EDITABLE_SHIPMENT_STATUSES:
+            raise ShipmentNotEditable(
+                f"A {locked.status} shipment cannot change its shipping method.",
+                pointer="/data/relationships/shipping_method",
+            )
+        if shipping_method.pk not in {m.pk for m in shipping_methods_available(shipment=locked)}:
+            raise ShippingMethodNotAvailable(
+                f"{shipping_method.name} does not serve shipment {locked.number}.",
+                pointer="/data/relationships/shipping_method",
+            )
+        locked.shipping_method = shipping_method
+        locked.save(update_fields=["shipping_method", "updated_at"])
+        return locked
+
+
+def shipments_check_shipping_methods(*, order: Order) -> None:
+    """What `_place` requires of shipments: each non-cancelled one has a shipping method that
+    is still available for it. Raises NoShippingMethod naming the first that has not."""
+    shipments = Shipment.objects.filter(order=order).exclude(status=Shipment.Status.CANCELLED)
+    for shipment in shipments.select_related("order", "inventory_stock_location"):
+        available = {m.pk for m in shipping_methods_available(shipment=shipment)}
+        if shipment.shipping_method_id is None or shipment.shipping_method_id not in available:
+            raise NoShippingMethod(
+                f"Shipment {shipment.number} needs an available shipping method.",
+                pointer=f"/data/relationships/shipments/{shipment.pk}/shipping_method",
+            )
+
+
+def _fire(*, order: Order, shipment: Shipment, trigger: str, actor: Actor) -> None:
+    """Run one trigger on a locked shipment of a locked order: guard, transition, event."""
+    method = getattr(shipment, trigger)
+    if not can_proceed(method):
+        raise TransitionNotAllowed(
+            f"Shipment {shipment.number} is {shipment.status}: {trigger} is not allowed.",
+            pointer=f"/data/attributes/{trigger}",
+        )
+    if (
+        trigger in Shipment.TRIGGERS_NEEDING_FULFILLMENT
+        and order.fulfillment_status != Order.FulfillmentStatus.IN_PROGRESS
+    ):
+        raise FulfillmentNotInProgress(
+            f"Order {order.number}'s fulfillment is {order.fulfillment_status}: {trigger} needs "
+            "it in progress.",
+            pointer=f"/data/attributes/{trigger}",
+        )
+    from_status = shipment.status
+    method()
+    shipment.save()
+    shipment_status_changed_event(
+        shipment=shipment, actor=actor, trigger=trigger, from_status=from_status
+    )
+    transaction.on_commit(
+        partial(
+            shipment_status_changed_notice,
+            shipment_id=shipment.pk,
+            number=shipment.number,
+            actor=actor,
+            trigger=trigger,
+            from_status=from_status,
+            to_status=shipment.status,
+        )
+    )
+
+
+def _shipment_trigger(*, shipment: Shipment, trigger: str, actor: Actor) -> Shipment:
+    with transaction.atomic():
+        order = locks.order_lock(shipment.order_id)
+        locked = locks.shipment_lock(shipment.pk)
+        _fire(order=order, shipment=locked, trigger=trigger, actor=actor)
+        return locked
+
+
+def shipment_upcoming(*, shipment: Shipment, actor: Actor) -> Shipment:
+    """`_upcoming`: draft -> upcoming (at placement), or back from on hold if it was held while
+    upcoming. A shipment from an `on_hold` inventory stock location (back-orders, pre-orders)
+    goes on hold right after becoming upcoming, as Commerce Layer does."""
+    with transaction.atomic():
+        order = locks.order_lock(shipment.order_id)
+        locked = locks.shipment_lock(shipment.pk)
+        was_draft = locked.status == Shipment.Status.DRAFT
+        _fire(order=order, shipment=locked, trigger="_upcoming", actor=actor)
+        if (
+            was_draft
+            and InventoryStockLocation.objects.filter(
+                pk=locked.inventory_stock_location_id, on_hold=True
+            ).exists()
+        ):
+            _fire(order=order, shipment=locked, trigger="_on_hold", actor=actor)
+        return locked
+
+
+def shipment_on_hold(*, shipment: Shipment, actor: Actor) -> Shipment:
+    """`_on_hold`: pause an upcoming, picking or packing shipment; it resumes where it was."""
+    return _shipment_trigger(shipment=shipment, trigger="_on_hold", actor=actor)
+
+
+def shipment_picking(*, shipment: Shipment, actor: Actor) -> Shipment:
+    """`_picking`: upcoming (or held while picking) -> picking; fulfillment in progress."""
+    return _shipment_trigger(shipment=shipment, trigger="_picking", actor=actor)
+
+
+def shipment_packing(*, shipment: Shipment, actor: Actor) -> Shipment:
+    """`_packing`: picking (or held while packing) -> packing; fulfillment in progress."""
+    return _shipment_trigger(shipment=shipment, trigger="_packing", actor=actor)
+
+
+def shipment_ready_to_ship(*, shipment: Shipment, actor: Actor) -> Shipment:
+    """`_ready_to_ship`: packing -> ready_to_ship; fulfillment in progress."""
+    return _shipment_trigger(shipment=shipment, trigger="_ready_to_ship", actor=actor)
+
+
+def shipment_ship(*, shipment: Shipment, actor: Actor) -> Shipment:
+    """`_ship`: ready_to_ship -> shipped; fulfillment in progress. The caller (orders)
+    re-derives the order's fulfillment_status afterwards."""
+    return _shipment_trigger(shipment=shipment, trigger="_ship", actor=actor)
+
+
+def shipment_deliver(*, shipment: Shipment, actor: Actor) -> Shipment:
+    """`_deliver`: shipped -> delivered; fulfillment in progress."""
+    return _shipment_trigger(shipment=shipment, trigger="_deliver", actor=actor)
+
+
+def shipment_cancel(*, shipment: Shipment, actor: Actor) -> Shipment:
+    """`_cancel`: any state before shipped -> cancelled."""
+    return _shipment_trigger(shipment=shipment, trigger="_cancel", actor=actor)
+
+
+SHIPMENT_TRIGGERS = {
+    "_upcoming": shipment_upcoming,
+    "_on_hold": shipment_on_hold,
+    "_picking": shipment_picking,
+    "_packing": shipment_packing,
+    "_ready_to_ship": shipment_ready_to_ship,
+    "_ship": shipment_ship,
+    "_deliver": shipment_deliver,
+    "_cancel": shipment_cancel,
+}
+
+
+def _shipment_reservations(*, shipment: Shipment) -> tuple[list[tuple[str, str]], list[str]]:
+    pairs = list(
+        StockLineItem.objects.filter(shipment=shipment, stock_item__isnull=False).values_list(
+            "line_item_id", "stock_item_id"
+        )
+    )
+    return [(li or "", si or "") for li, si in pairs], sorted({si or "" for _, si in pairs})
+
+
+def _shipment_stock_action(*, shipment: Shipment, actor: Actor, decrement: bool) -> int:
+    with transaction.atomic():
+        order = locks.order_lock(shipment.order_id)
+        locked = locks.shipment_lock(shipment.pk)
+        trigger = "_decrement_stock" if decrement else "_release_stock"
+        if order.fulfillment_status != Order.FulfillmentStatus.IN_PROGRESS:
+            raise FulfillmentNotInProgress(
+                f"Order {order.number}'s fulfillment is {order.fulfillment_status}: {trigger} "
+                "needs it in progress.",
+                pointer=f"/data/attributes/{trigger}",
+            )
+        pairs, stock_item_ids = _shipment_reservations(shipment=locked)
+        locks.stock_items_lock(stock_item_ids)
+        wanted = set(pairs)
+        reservations = [
+            r
+            for r in locks.stock_reservations_lock(
+                order=order,
+                status=StockReservation.Status.PENDING,
+                stock_item_id__in=stock_item_ids,
+            )
+            if (r.line_item_id or "", r.stock_item_id) in wanted
+        ]
+        if decrement:
+            units = _decrement(reservations)
+        else:
+            units = sum(r.quantity for r in reservations)
+            StockReservation.objects.filter(pk__in=[r.pk for r in reservations]).delete()
+        transaction.on_commit(
+            partial(
+                stock_changed_notice,
+                what="decremented" if decrement else "released",
+                order_id=order.pk,
+                units=units,
+                actor=actor,
+            )
+        )
+        return units
+
+
+def shipment_decrement_stock(*, shipment: Shipment, actor: Actor) -> int:
+    """`_decrement_stock` (manual_stock_decrement inventories): take the units reserved for
+    this shipment's stock line items out of stock and drop the reservations. Repeating it does
+    nothing more. Needs the order's fulfillment in progress. Returns the units."""
+    return _shipment_stock_action(shipment=shipment, actor=actor, decrement=True)
+
+
+def shipment_release_stock(*, shipment: Shipment, actor: Actor) -> int:
+    """`_release_stock`: drop the reservations of this shipment's stock line items without
+    touching the quantities. Needs the order's fulfillment in progress. Returns the units."""
+    return _shipment_stock_action(shipment=shipment, actor=actor, decrement=False)
