@@ -15,12 +15,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 
 from oms.oauth import services as oauth_services
 from tests import factories
+from tests.e2e.toolchain import skip_or_fail
 
 E2E_DIR = Path(__file__).resolve().parent
 REPO_ROOT = E2E_DIR.parents[1]
@@ -33,28 +34,19 @@ SKU_COUNT = 7  # pagination by 2 gives 4 pages, the last one short
 CURRENCY = "EUR"
 
 
-def _skip_or_fail(reason: str) -> NoReturn:
-    """Locally a missing toolchain is a skip; in CI it is a failure, never a quiet pass."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)", pytrace=False)
-    pytest.skip(reason)
-
-
 @pytest.fixture
 def node() -> str:
     path = shutil.which("node")
     if path is None:
-        _skip_or_fail(
-            f"node is not installed: the SDK end-to-end test needs Node {MIN_NODE_MAJOR}+"
-        )
+        skip_or_fail(f"node is not installed: the SDK end-to-end test needs Node {MIN_NODE_MAJOR}+")
     version = subprocess.run(
         [path, "--version"], capture_output=True, text=True, check=True, timeout=30
     ).stdout.strip()
     major = int(version.lstrip("v").split(".")[0])
     if major < MIN_NODE_MAJOR:
-        _skip_or_fail(f"node {version} is too old: the SDK needs Node >= {MIN_NODE_MAJOR}")
+        skip_or_fail(f"node {version} is too old: the SDK needs Node >= {MIN_NODE_MAJOR}")
     if not (E2E_DIR / "node_modules" / "@commercelayer" / "sdk").is_dir():
-        _skip_or_fail("@commercelayer/sdk is not installed: run `npm ci` in tests/e2e")
+        skip_or_fail("@commercelayer/sdk is not installed: run `npm ci` in tests/e2e")
     return path
 
 
