@@ -214,7 +214,7 @@ class PriceList(Resource):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.currency_code})"
+        return self.name if self.currency_code in self.name else f"{self.name} ({self.currency_code})"
 
 
 class Market(Resource):
@@ -375,7 +375,7 @@ class Price(Resource):
         return self.amount_cents
 
     def __str__(self) -> str:
-        return f"{self.sku_id} @ {self.price_list_id}: {self.amount_cents}"
+        return f"{self.sku.code} in {self.price_list.name}: {self.formatted_amount}"
 
 
 class PriceVolumeTier(Resource):
