@@ -147,3 +147,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- tasks ----------------------------------------------------------------------------------
+# Background tasks (`django.tasks`): placement with `place_async`. The immediate backend runs a
+# task as soon as it is enqueued (after the enqueuing transaction commits); a worker-backed
+# backend can replace it without touching the tasks.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "OMS_TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend"
+        ),
+    }
+}
+# --- end tasks ------------------------------------------------------------------------------
