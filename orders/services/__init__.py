@@ -22,6 +22,7 @@ from orders.services.customers import (
     customer_create,
     customer_find_or_create,
     customer_order_placed,
+    customer_save,
     customer_update,
 )
 from orders.services.line_items import (
@@ -78,6 +79,7 @@ __all__ = [
     "customer_create",
     "customer_find_or_create",
     "customer_order_placed",
+    "customer_save",
     "customer_update",
     "line_item_charge_remove",
     "line_item_charge_set",

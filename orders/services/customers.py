@@ -65,23 +65,25 @@ def customer_find_or_create(*, email: str, pointer: str = attribute("customer_em
         return found
 
 
+def customer_save(*, customer: Customer) -> Customer:
+    """Validate and save a customer built or changed by the back office; the e-mail is
+    normalised first (so the case-insensitive uniqueness sees what is stored)."""
+    customer.email = email_validate(customer.email, pointer=attribute("email"))
+    return resource_save(customer)
+
+
 def customer_create(*, data: Mapping[str, Any]) -> Customer:
-    """A customer from the back office or the API; the e-mail is normalised first."""
-    values = dict(data)
-    values["email"] = email_validate(str(values.get("email", "")), pointer=attribute("email"))
-    return resource_save(Customer(**values))
+    """A customer from the back office or the API."""
+    return customer_save(customer=Customer(**data))
 
 
 def customer_update(*, customer: Customer, data: Mapping[str, Any]) -> Customer:
-    values = dict(data)
-    if "email" in values:
-        values["email"] = email_validate(str(values["email"]), pointer=attribute("email"))
     for name in ("status", "total_orders_count"):
-        if name in values:
+        if name in data:
             raise ValidationError({name: "Derived from the customer's orders; not settable."})
-    for name, value in values.items():
+    for name, value in data.items():
         setattr(customer, name, value)
-    return resource_save(customer)
+    return customer_save(customer=customer)
 
 
 def customer_order_placed(*, customer_id: str) -> None:
