@@ -17,13 +17,19 @@ from orders.models import LineItem, Order
 
 def order_lock(order_id: str) -> Order:
     """Lock and re-read the order: guards are re-checked on this copy, never on the caller's."""
-    return Order.objects.select_for_update().select_related("market__price_list").get(pk=order_id)
+    # of=("self",): lock the order row only, not the market and price list it is read with
+    # (they are shared by every order of the market).
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("market__price_list")
+        .get(pk=order_id)
+    )
 
 
 def order_line_items_lock(order: Order) -> list[LineItem]:
     """Lock every line of a locked order, in primary-key order (deterministic, deadlock-free)."""
     return list(
-        LineItem.objects.select_for_update()
+        LineItem.objects.select_for_update(of=("self",))
         .filter(order_id=order.pk)
         .select_related("sku")
         .order_by("pk")
