@@ -32,7 +32,12 @@ from orders.services.line_items import (
     line_item_delete,
     line_item_update,
 )
-from orders.services.orders import order_create, order_refresh, order_update
+from orders.services.orders import (
+    order_create,
+    order_drafts_purge,
+    order_refresh,
+    order_update,
+)
 from orders.services.placement import order_place, order_place_async, order_place_complete
 from orders.services.transitions import (
     order_approve,
@@ -91,6 +96,7 @@ __all__ = [
     "order_archive",
     "order_cancel",
     "order_create",
+    "order_drafts_purge",
     "order_fulfill",
     "order_pending",
     "order_place",

@@ -4,6 +4,7 @@ totals, and the automatic draft ↔ pending moves."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -367,3 +368,30 @@ def order_refresh(*, order: Order, actor: Actor = SYSTEM) -> Order:
         )
         order_status_sync(order=locked, actor=actor, trigger="_refresh")
     return locked
+
+
+DRAFT_RETENTION = timedelta(days=60)
+
+
+def order_drafts_purge(*, older_than: timedelta = DRAFT_RETENTION) -> int:
+    """Delete draft orders without a customer not updated for `older_than` (spec 2.1: two
+    months). Returns how many went. Placed orders are never deleted: only drafts match."""
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    stale = Order.objects.filter(
+        status=Order.Status.DRAFT, customer__isnull=True, updated_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    for order_id in list(stale.iterator()):
+        with transaction.atomic():
+            # Re-checked under the lock: a cart touched since the query is kept.
+            locked = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+            if (
+                locked is None
+                or locked.status != Order.Status.DRAFT
+                or locked.customer_id is not None
+                or locked.updated_at >= cutoff
+            ):
+                continue
+            locked.delete()
+            deleted += 1
+    return deleted
