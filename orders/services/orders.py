@@ -318,6 +318,21 @@ def order_totals_write(*, order: Order, lines: Sequence[LineItem], reprice: bool
     return unpriced
 
 
+# Fields of the order that the payments and fulfillment hooks write (on their own copies).
+DERIVED_STATUS_FIELDS = (
+    "payment_status",
+    "payment_updated_at",
+    "fulfillment_status",
+    "fulfillment_updated_at",
+)
+
+
+def order_reload_after_hooks(order: Order) -> None:
+    """Re-read what hooks may have saved, so that a later save of this (locked) copy never
+    writes back a stale payment or fulfillment status."""
+    order.refresh_from_db(fields=list(DERIVED_STATUS_FIELDS))
+
+
 def order_status_sync(*, order: Order, actor: Actor, trigger: str) -> None:
     """draft ↔ pending, automatically (spec 2.1): pending once the order has a customer and a
     purchasable line item, back to draft when it loses either."""

@@ -48,7 +48,7 @@ from orders.locks import order_line_items_lock, order_lock
 from orders.models import LineItem, Order
 from orders.services.addresses import address_missing_fields
 from orders.services.customers import customer_order_placed, email_validate
-from orders.services.orders import order_totals_write
+from orders.services.orders import order_reload_after_hooks, order_totals_write
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +196,7 @@ def _order_place_locked(order: Order, *, actor: Actor, trigger: str) -> None:
         if errors:
             raise OrderNotPlaceable(errors)
     _authorize_payment(order)
+    order_reload_after_hooks(order)
 
     now = timezone.now()
     from_status = order.status
@@ -220,7 +221,17 @@ def _order_place_locked(order: Order, *, actor: Actor, trigger: str) -> None:
         )
         order.fulfillment_status = Order.FulfillmentStatus.NOT_REQUIRED
         order.fulfillment_updated_at = now
-    order.save()
+    order.save(
+        update_fields=[
+            "status",
+            "placed_at",
+            "place_total_amount_cents",
+            "placement_errors",
+            *(field for field, _, _ in changes),
+            *(f"{field.removesuffix('_status')}_updated_at" for field, _, _ in changes),
+            "updated_at",
+        ]
+    )
     if order.customer_id is not None:
         customer_order_placed(customer_id=order.customer_id)
     order_change_event(

@@ -18,7 +18,7 @@ from orders.errors import OrderTotalExceedsPlaceTotal, attribute, transition_ref
 from orders.events import order_change_event, order_topic_publish_on_commit
 from orders.locks import order_line_items_lock, order_lock
 from orders.models import Order
-from orders.services.orders import order_totals_write
+from orders.services.orders import order_reload_after_hooks, order_totals_write
 
 # --- hook points -----------------------------------------------------------------------------
 
@@ -198,6 +198,7 @@ def order_refund(*, order: Order, actor: Actor) -> Order:
         if from_status != Order.Status.APPROVED:
             raise transition_refused(number=locked.number, status=from_status, trigger="_refund")
         _refund_payment(locked)
+        order_reload_after_hooks(locked)
         now = timezone.now()
         locked.cancel()
         locked.cancelled_at = now
@@ -205,7 +206,15 @@ def order_refund(*, order: Order, actor: Actor) -> Order:
         if fulfillment_from == Order.FulfillmentStatus.IN_PROGRESS:
             locked.fulfillment_status = Order.FulfillmentStatus.UNFULFILLED
             locked.fulfillment_updated_at = now
-        locked.save()
+        locked.save(
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "fulfillment_status",
+                "fulfillment_updated_at",
+                "updated_at",
+            ]
+        )
         _status_event(locked, actor=actor, trigger="_refund", from_status=from_status)
         if locked.fulfillment_status != fulfillment_from:
             order_change_event(

@@ -358,3 +358,14 @@ def test_place_on_a_placing_order_is_refused():
     with pytest.raises(DomainError) as exc:
         services.order_place(order=order, actor=STOREFRONT)
     assert exc.value.code == "TRANSITION_NOT_ALLOWED"
+
+
+def test_a_status_a_hook_saves_is_not_overwritten_by_the_placement(monkeypatch):
+    def authorize(order: Order) -> None:
+        # As the payments app will: write the derived status on its own copy of the row.
+        Order.objects.filter(pk=order.pk).update(payment_status=Order.PaymentStatus.AUTHORIZED)
+
+    monkeypatch.setattr(placement, "_authorize_payment", authorize)
+    order = services.order_place(order=order_ready(), actor=STOREFRONT)
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("placed", "authorized")
