@@ -6,7 +6,7 @@ every write goes through `orders.services` (STYLE: services own every write).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, overload
 
@@ -45,6 +45,9 @@ def as_float(cents_field: str) -> CentsAs[float | None]:
 
 def as_formatted(cents_field: str) -> CentsAs[str]:
     return CentsAs(cents_field, format_money)
+
+
+_UNSET = object()
 
 
 def empty_errors() -> list[dict[str, str]]:
@@ -414,6 +417,43 @@ class Order(ConcurrentTransitionMixin, Resource):
     formatted_total_amount_with_taxes = as_formatted("total_amount_with_taxes_cents")
     place_total_amount_float = as_float("place_total_amount_cents")
     formatted_place_total_amount = as_formatted("place_total_amount_cents")
+
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: models.QuerySet[Any] | None = None,
+    ) -> None:
+        """A thread-safe reload. django-fsm-2's own version unprotects the status field for
+        the whole class while it reloads, so two threads reloading orders at once can find the
+        protection back mid-way ("Direct status modification is not allowed"). Here the
+        instance's status leaves its __dict__ first, so the reload assigns it the way a fresh
+        instance is assigned, and the protection is never switched off."""
+        names = None if fields is None else set(fields)
+        reload_status = names is None or "status" in names
+        previous = self.__dict__.pop("status", _UNSET)
+        try:
+            models.Model.refresh_from_db(
+                self, using=using, fields=names, from_queryset=from_queryset
+            )
+            if not reload_status:
+                # Not asked for: keep the status this copy had, whatever the reload did.
+                self.__dict__.pop("status", None)
+                if previous is not _UNSET:
+                    self.__dict__["status"] = previous
+            elif "status" not in self.__dict__:
+                self.__dict__["status"] = (
+                    type(self)
+                    ._base_manager.using(using or self._state.db)
+                    .filter(pk=self.pk)
+                    .values_list("status", flat=True)
+                    .get()
+                )
+        except BaseException:
+            if "status" not in self.__dict__ and previous is not _UNSET:
+                self.__dict__["status"] = previous
+            raise
+        self._update_initial_state()
 
     # --- small predicates ---------------------------------------------------------------
     @property

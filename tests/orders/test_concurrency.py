@@ -106,3 +106,18 @@ def test_concurrent_update_quantity_loses_no_update():
     assert line.quantity == 7
     order.refresh_from_db()
     assert order.subtotal_amount_cents == 700
+
+
+def test_orders_can_be_reloaded_from_many_threads_at_once():
+    # django-fsm-2 unprotects the status field class-wide during refresh_from_db; Order
+    # overrides it so that concurrent reloads never trip over each other's protection.
+    orders = [OrderFactory.create() for _ in range(4)]
+
+    def reload(i: int) -> int:
+        order = Order.objects.get(pk=orders[i % 4].pk)
+        for _ in range(100):
+            order.refresh_from_db()
+            order.refresh_from_db(fields=["payment_status"])
+        return 1
+
+    assert sum(all_at_once(reload, workers=8)) == 8

@@ -217,3 +217,18 @@ def test_the_database_refuses_a_placed_order_without_its_placement_facts():
     order = order_in_status("pending")
     with pytest.raises(IntegrityError), transaction.atomic():
         Order.objects.filter(pk=order.pk).update(status="placed")
+
+
+def test_refresh_from_db_reloads_the_status_and_keeps_it_protected():
+    order = order_in_status("pending")
+    stale = Order.objects.get(pk=order.pk)
+    services.order_place(order=order, actor=STAFF)
+    stale.refresh_from_db(fields=["payment_status"])
+    assert stale.status == "pending"  # not asked for: left as it was
+    stale.refresh_from_db()
+    assert stale.status == "placed"
+    with pytest.raises(AttributeError):
+        stale.status = "approved"
+    deferred = Order.objects.only("id").get(pk=order.pk)
+    assert deferred.payment_status == "unpaid"
+    assert deferred.status == "placed"
