@@ -214,7 +214,9 @@ class PriceList(Resource):
         ]
 
     def __str__(self) -> str:
-        return self.name if self.currency_code in self.name else f"{self.name} ({self.currency_code})"
+        return (
+            self.name if self.currency_code in self.name else f"{self.name} ({self.currency_code})"
+        )
 
 
 class Market(Resource):

@@ -179,3 +179,16 @@ OMS_TOKEN_RATE_PER_IP = os.environ.get("OMS_TOKEN_RATE_PER_IP", "120/min")
 # grant (see oms.oauth.services.CustomerAuthenticator); empty: the grant is unsupported.
 OMS_CUSTOMER_AUTHENTICATOR = ""
 # --- end oauth -----------------------------------------------------------------------------
+
+# --- tasks ----------------------------------------------------------------------------------
+# Background tasks (`django.tasks`): placement with `place_async`. The immediate backend runs a
+# task as soon as it is enqueued (after the enqueuing transaction commits); a worker-backed
+# backend can replace it without touching the tasks.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "OMS_TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend"
+        ),
+    }
+}
+# --- end tasks ------------------------------------------------------------------------------

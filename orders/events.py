@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import logging
+from functools import partial
+
 from django.db import transaction
 
 from oms.actors import Actor
-from orders.models import OrderEvent
+from orders.models import Order, OrderEvent
+
+logger = logging.getLogger(__name__)
 
 
 def order_event_record(
@@ -39,3 +44,41 @@ def order_event_record(
         currency_code=currency_code,
         message=message[:500],
     )
+
+
+def order_change_event(
+    *,
+    order: Order,
+    actor: Actor,
+    trigger: str,
+    from_status: str,
+    to_status: str,
+    field: str = "status",
+    message: str = "",
+) -> OrderEvent:
+    """A change of the order itself (its status, payment or fulfillment status, archiving)."""
+    return order_event_record(
+        order_id=order.pk,
+        actor=actor,
+        trigger=trigger,
+        subject_type="orders",
+        subject_id=order.pk,
+        field=field,
+        from_status=str(from_status),
+        to_status=str(to_status),
+        amount_cents=order.total_amount_with_taxes_cents,
+        currency_code=order.currency_code,
+        message=message,
+    )
+
+
+def order_topic_publish(*, order_id: str, topic: str) -> None:
+    """Run after commit for every webhook topic of an order (`orders.place`, …).
+
+    # integrates webhooks: deliveries are recorded here once the webhooks app lands.
+    """
+    logger.info("order %s: %s", order_id, topic)
+
+
+def order_topic_publish_on_commit(*, order: Order, topic: str) -> None:
+    transaction.on_commit(partial(order_topic_publish, order_id=order.pk, topic=topic))

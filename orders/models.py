@@ -1,15 +1,57 @@
-"""Customers, orders and line items.
+"""Customers, their address books, orders, line items and the order timeline.
 
-This is the skeleton the payments and fulfillment apps reference; the order lifecycle
-(state machines, totals, triggers) is built on top of it in `orders/`.
+The payments and fulfillment apps reference `orders.Order` and `orders.LineItem` by string;
+every write goes through `orders.services` (STYLE: services own every write).
 """
 
 from __future__ import annotations
 
-from django.db import models
-from django.db.models import Q
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from typing import Any, overload
 
-from oms.models import Resource
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from markets.models import validate_country_code
+from oms.models import Resource, UpperCodeField
+from oms.money import cents_to_float, format_money
+
+
+class CentsAs[T]:
+    """A read-only rendering of a `*_cents` field in the model's currency: the `*_float` and
+    `formatted_*` attributes of the API. Presentation only; never computed with."""
+
+    def __init__(self, cents_field: str, render: Callable[[int | None, str], T]) -> None:
+        self.cents_field = cents_field
+        self.render = render
+
+    @overload
+    def __get__(self, instance: None, owner: type[Any]) -> CentsAs[T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type[Any]) -> T: ...
+    def __get__(self, instance: object | None, owner: type[Any]) -> CentsAs[T] | T:
+        if instance is None:
+            return self
+        currency_code: str = getattr(instance, "currency_code")  # noqa: B009
+        return self.render(getattr(instance, self.cents_field), currency_code)
+
+
+def as_float(cents_field: str) -> CentsAs[float | None]:
+    return CentsAs(cents_field, cents_to_float)
+
+
+def as_formatted(cents_field: str) -> CentsAs[str]:
+    return CentsAs(cents_field, format_money)
+
+
+_UNSET = object()
+
+
+def empty_errors() -> list[dict[str, str]]:
+    return []
 
 
 class Customer(Resource):
@@ -23,8 +65,12 @@ class Customer(Resource):
         REPEAT = "repeat", "repeat"
         """Has placed more than one order."""
 
+    # Stored in lower case by `customer_find_or_create`; unique case-insensitively (see Meta).
     email = models.EmailField(unique=True)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROSPECT)
+    # Derived from total_orders_count by `customer_order_placed` (and checked in the database).
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PROSPECT, editable=False
+    )
     customer_group = models.ForeignKey(
         "markets.CustomerGroup",
         on_delete=models.PROTECT,
@@ -32,21 +78,94 @@ class Customer(Resource):
         blank=True,
         related_name="customers",
     )
-    total_orders_count = models.PositiveIntegerField(default=0)
+    total_orders_count = models.PositiveIntegerField(default=0, editable=False)
+    shopper_reference = models.CharField(max_length=255, blank=True, default="")
+    profile_id = models.CharField(max_length=255, blank=True, default="")
+    tax_exemption_code = models.CharField(max_length=255, blank=True, default="")
 
     class Meta(Resource.Meta):
         constraints = [
             models.CheckConstraint(
                 condition=Q(total_orders_count__gte=0), name="customer_orders_count_not_negative"
-            )
+            ),
+            models.UniqueConstraint(Lower("email"), name="customer_email_unique_ci"),
+            models.CheckConstraint(
+                condition=Q(status="prospect", total_orders_count=0)
+                | Q(status="acquired", total_orders_count=1)
+                | Q(status="repeat", total_orders_count__gte=2),
+                name="customer_status_follows_orders_count",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.email
 
 
-class Order(Resource):
-    """A cart that becomes an order. Its three statuses move independently (spec section 2)."""
+class CustomerAddress(Resource):
+    """An address in a customer's address book. Orders never point at it: they get a clone."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="customer_addresses"
+    )
+    address = models.ForeignKey(
+        "markets.Address", on_delete=models.PROTECT, related_name="customer_addresses"
+    )
+
+    class Meta(Resource.Meta):
+        verbose_name_plural = "customer addresses"
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "address"], name="customer_address_unique"),
+        ]
+
+    @property
+    def name(self) -> str:
+        return self.address.name
+
+    @property
+    def customer_email(self) -> str:
+        return self.customer.email
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.address_id}"
+
+
+# Line item types grouped by the order total they add to (spec section 3).
+PURCHASABLE_ITEM_TYPES = frozenset({"skus", "bundles", "gift_cards"})
+PROMOTION_ITEM_TYPES = frozenset(
+    {
+        "percentage_discount_promotions",
+        "free_shipping_promotions",
+        "buy_x_pay_y_promotions",
+        "free_gift_promotions",
+        "fixed_price_promotions",
+        "external_promotions",
+        "fixed_amount_promotions",
+    }
+)
+# Lines that can only cost money (never negative).
+CHARGE_ITEM_TYPES = PURCHASABLE_ITEM_TYPES | {"shipments", "payment_methods"}
+
+
+# Transition conditions (django-fsm calls them with the order).
+def _ready_for_checkout(order: Any) -> bool:
+    return bool(order.is_ready_for_checkout())
+
+
+def _not_ready_for_checkout(order: Any) -> bool:
+    return not order.is_ready_for_checkout()
+
+
+def _within_place_total(order: Any) -> bool:
+    return bool(order.is_within_place_total())
+
+
+class Order(ConcurrentTransitionMixin, Resource):
+    """A cart that becomes an order. Its three statuses move independently (spec section 2).
+
+    `status` is a protected state machine: only the transition methods below change it, and
+    only the services in `orders.services` call them (inside a transaction, on a locked row).
+    ConcurrentTransitionMixin makes a save from a stale copy fail instead of overwriting.
+    """
 
     class Status(models.TextChoices):
         DRAFT = "draft", "draft"
@@ -96,16 +215,29 @@ class Order(Resource):
         NOT_REQUIRED = "not_required", "not required"
         """Nothing to ship: every item is digital."""
 
+    # States in which the order's contents (lines, customer, addresses) may change.
+    CART_STATUSES = frozenset({Status.DRAFT, Status.PENDING})
+    EDITABLE_STATUSES = CART_STATUSES | {Status.EDITING}
+    ARCHIVABLE_STATUSES = frozenset({Status.PLACED, Status.APPROVED, Status.CANCELLED})
+    WAS_PLACED_STATUSES = frozenset({Status.PLACED, Status.EDITING, Status.APPROVED})
+
     number = models.PositiveBigIntegerField(unique=True, editable=False)
     market = models.ForeignKey("markets.Market", on_delete=models.PROTECT, related_name="orders")
     customer = models.ForeignKey(
         Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
     customer_email = models.EmailField(blank=True, default="")
-    currency_code = models.CharField(max_length=3)
-    tax_included = models.BooleanField(default=True)
+    guest = models.BooleanField(default=False)
+    currency_code = models.CharField(max_length=3, editable=False)
+    tax_included = models.BooleanField(default=True, editable=False)
     language_code = models.CharField(max_length=10, default="en")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    status = FSMField(
+        max_length=20,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        protected=True,
+        db_index=True,
+    )
     payment_status = models.CharField(
         max_length=30, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
     )
@@ -118,6 +250,306 @@ class Order(Resource):
     billing_address = models.ForeignKey(
         "markets.Address", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+
+    # Checkout options.
+    autorefresh = models.BooleanField(
+        default=True, help_text="Recompute prices and totals on every change of a cart."
+    )
+    place_async = models.BooleanField(
+        default=False, help_text="`_place` runs in the background (pending → placing → placed)."
+    )
+    affiliate_code = models.CharField(max_length=255, blank=True, default="")
+    shipping_country_code_lock = UpperCodeField(
+        max_length=2, blank=True, default="", validators=[validate_country_code]
+    )
+    cart_url = models.URLField(max_length=2048, blank=True, default="")
+    return_url = models.URLField(max_length=2048, blank=True, default="")
+    terms_url = models.URLField(max_length=2048, blank=True, default="")
+    privacy_url = models.URLField(max_length=2048, blank=True, default="")
+
+    # Totals: written only by `order_totals_write` from `orders.totals.order_totals_compute`.
+    subtotal_amount_cents = models.BigIntegerField(default=0, editable=False)
+    shipping_amount_cents = models.BigIntegerField(default=0, editable=False)
+    payment_method_amount_cents = models.BigIntegerField(default=0, editable=False)
+    discount_amount_cents = models.BigIntegerField(default=0, editable=False)
+    adjustment_amount_cents = models.BigIntegerField(default=0, editable=False)
+    gift_card_amount_cents = models.BigIntegerField(default=0, editable=False)
+    subtotal_tax_amount_cents = models.BigIntegerField(default=0, editable=False)
+    shipping_tax_amount_cents = models.BigIntegerField(default=0, editable=False)
+    payment_method_tax_amount_cents = models.BigIntegerField(default=0, editable=False)
+    adjustment_tax_amount_cents = models.BigIntegerField(default=0, editable=False)
+    total_tax_amount_cents = models.BigIntegerField(default=0, editable=False)
+    total_amount_cents = models.BigIntegerField(default=0, editable=False)
+    total_amount_with_taxes_cents = models.BigIntegerField(default=0, editable=False)
+    place_total_amount_cents = models.BigIntegerField(null=True, blank=True, editable=False)
+    skus_count = models.PositiveIntegerField(default=0, editable=False)
+
+    # What went wrong the last time a background placement failed: [{code, detail, pointer}].
+    placement_errors = models.JSONField(default=empty_errors, blank=True, editable=False)
+
+    placed_at = models.DateTimeField(null=True, blank=True, editable=False, db_index=True)
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    payment_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    fulfillment_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta(Resource.Meta):
+        constraints = [
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__gte": 0}), name=f"order_{name}_not_negative"
+                )
+                for name in (
+                    "subtotal_amount_cents",
+                    "shipping_amount_cents",
+                    "payment_method_amount_cents",
+                    "subtotal_tax_amount_cents",
+                    "shipping_tax_amount_cents",
+                    "payment_method_tax_amount_cents",
+                    "adjustment_tax_amount_cents",
+                    "total_tax_amount_cents",
+                    "total_amount_cents",
+                    "total_amount_with_taxes_cents",
+                    "skus_count",
+                )
+            ],
+            models.CheckConstraint(
+                condition=Q(place_total_amount_cents__isnull=True)
+                | Q(place_total_amount_cents__gte=0),
+                name="order_place_total_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_amount_cents__lte=0), name="order_discount_not_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(gift_card_amount_cents__lte=0), name="order_gift_card_not_positive"
+            ),
+            # The parts add up exactly, whoever writes the row.
+            models.CheckConstraint(
+                condition=Q(
+                    total_amount_cents=F("subtotal_amount_cents")
+                    + F("shipping_amount_cents")
+                    + F("payment_method_amount_cents")
+                    + F("discount_amount_cents")
+                    + F("adjustment_amount_cents")
+                    + F("gift_card_amount_cents")
+                ),
+                name="order_total_is_sum_of_parts",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    total_tax_amount_cents=F("subtotal_tax_amount_cents")
+                    + F("shipping_tax_amount_cents")
+                    + F("payment_method_tax_amount_cents")
+                    + F("adjustment_tax_amount_cents")
+                ),
+                name="order_total_tax_is_sum_of_parts",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    tax_included=True, total_amount_with_taxes_cents=F("total_amount_cents")
+                )
+                | Q(
+                    tax_included=False,
+                    total_amount_with_taxes_cents=F("total_amount_cents")
+                    + F("total_tax_amount_cents"),
+                ),
+                name="order_total_with_taxes_follows_tax_included",
+            ),
+            # An order owns its addresses: never shared between its two slots or two orders.
+            models.CheckConstraint(
+                condition=Q(shipping_address__isnull=True)
+                | Q(billing_address__isnull=True)
+                | ~Q(shipping_address=F("billing_address")),
+                name="order_addresses_not_shared",
+            ),
+            models.UniqueConstraint(
+                fields=["shipping_address"], name="order_shipping_address_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["billing_address"], name="order_billing_address_unique"
+            ),
+            # The timestamps of the lifecycle go with the status.
+            models.CheckConstraint(
+                condition=~Q(status__in=["placed", "editing", "approved"])
+                | Q(placed_at__isnull=False, place_total_amount_cents__isnull=False),
+                name="order_placed_has_placed_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="approved") | Q(approved_at__isnull=False),
+                name="order_approved_has_approved_at",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | Q(cancelled_at__isnull=False),
+                name="order_cancelled_has_cancelled_at",
+            ),
+        ]
+        indexes = [models.Index(fields=["market", "status"])]
+
+    # --- renderings of the amounts ------------------------------------------------------
+    subtotal_amount_float = as_float("subtotal_amount_cents")
+    formatted_subtotal_amount = as_formatted("subtotal_amount_cents")
+    shipping_amount_float = as_float("shipping_amount_cents")
+    formatted_shipping_amount = as_formatted("shipping_amount_cents")
+    payment_method_amount_float = as_float("payment_method_amount_cents")
+    formatted_payment_method_amount = as_formatted("payment_method_amount_cents")
+    discount_amount_float = as_float("discount_amount_cents")
+    formatted_discount_amount = as_formatted("discount_amount_cents")
+    adjustment_amount_float = as_float("adjustment_amount_cents")
+    formatted_adjustment_amount = as_formatted("adjustment_amount_cents")
+    gift_card_amount_float = as_float("gift_card_amount_cents")
+    formatted_gift_card_amount = as_formatted("gift_card_amount_cents")
+    subtotal_tax_amount_float = as_float("subtotal_tax_amount_cents")
+    formatted_subtotal_tax_amount = as_formatted("subtotal_tax_amount_cents")
+    shipping_tax_amount_float = as_float("shipping_tax_amount_cents")
+    formatted_shipping_tax_amount = as_formatted("shipping_tax_amount_cents")
+    payment_method_tax_amount_float = as_float("payment_method_tax_amount_cents")
+    formatted_payment_method_tax_amount = as_formatted("payment_method_tax_amount_cents")
+    adjustment_tax_amount_float = as_float("adjustment_tax_amount_cents")
+    formatted_adjustment_tax_amount = as_formatted("adjustment_tax_amount_cents")
+    total_tax_amount_float = as_float("total_tax_amount_cents")
+    formatted_total_tax_amount = as_formatted("total_tax_amount_cents")
+    total_amount_float = as_float("total_amount_cents")
+    formatted_total_amount = as_formatted("total_amount_cents")
+    total_amount_with_taxes_float = as_float("total_amount_with_taxes_cents")
+    formatted_total_amount_with_taxes = as_formatted("total_amount_with_taxes_cents")
+    place_total_amount_float = as_float("place_total_amount_cents")
+    formatted_place_total_amount = as_formatted("place_total_amount_cents")
+
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: models.QuerySet[Any] | None = None,
+    ) -> None:
+        """A thread-safe reload. django-fsm-2's own version unprotects the status field for
+        the whole class while it reloads, so two threads reloading orders at once can find the
+        protection back mid-way ("Direct status modification is not allowed"). Here the
+        instance's status leaves its __dict__ first, so the reload assigns it the way a fresh
+        instance is assigned, and the protection is never switched off."""
+        names = None if fields is None else set(fields)
+        reload_status = names is None or "status" in names
+        previous = self.__dict__.pop("status", _UNSET)
+        try:
+            models.Model.refresh_from_db(
+                self, using=using, fields=names, from_queryset=from_queryset
+            )
+            if not reload_status:
+                # Not asked for: keep the status this copy had, whatever the reload did.
+                self.__dict__.pop("status", None)
+                if previous is not _UNSET:
+                    self.__dict__["status"] = previous
+            elif "status" not in self.__dict__:
+                self.__dict__["status"] = (
+                    type(self)
+                    ._base_manager.using(using or self._state.db)
+                    .filter(pk=self.pk)
+                    .values_list("status", flat=True)
+                    .get()
+                )
+        except BaseException:
+            if "status" not in self.__dict__ and previous is not _UNSET:
+                self.__dict__["status"] = previous
+            raise
+        self._update_initial_state()
+
+    # --- small predicates ---------------------------------------------------------------
+    @property
+    def editable(self) -> bool:
+        return self.status in self.EDITABLE_STATUSES
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    @property
+    def country_code(self) -> str:
+        """From the shipping address, else the billing address (spec: inherited)."""
+        for address in (self.shipping_address, self.billing_address):
+            if address is not None:
+                return address.country_code
+        return ""
+
+    @property
+    def line_item_options_count(self) -> int:
+        # Line item options are not modelled (yet): a line never has any.
+        return 0
+
+    @property
+    def errors_count(self) -> int:
+        return len(self.placement_errors)
+
+    def has_purchasable_line_items(self) -> bool:
+        return self.line_items.filter(item_type__in=PURCHASABLE_ITEM_TYPES).exists()
+
+    def is_ready_for_checkout(self) -> bool:
+        """draft → pending guard: a customer and at least one purchasable line item."""
+        return self.customer_id is not None and self.has_purchasable_line_items()
+
+    def is_within_place_total(self) -> bool:
+        """An edited order may not cost more than what was authorized at placement."""
+        return (
+            self.place_total_amount_cents is not None
+            and self.total_amount_with_taxes_cents <= self.place_total_amount_cents
+        )
+
+    # --- the status machine (spec 2.1). Services call these on a locked row. -------------
+    @transition(
+        field=status,
+        source=Status.DRAFT,
+        target=Status.PENDING,
+        conditions=[_ready_for_checkout],
+    )
+    def become_pending(self) -> None:
+        """draft → pending, automatically or by `_pending`."""
+
+    @transition(
+        field=status,
+        source=Status.PENDING,
+        target=Status.DRAFT,
+        conditions=[_not_ready_for_checkout],
+    )
+    def become_draft(self) -> None:
+        """pending → draft when the customer or the last purchasable line item goes."""
+
+    @transition(field=status, source=Status.PENDING, target=Status.PLACING)
+    def start_placing(self) -> None:
+        """pending → placing: `_place` with `place_async`."""
+
+    @transition(field=status, source=Status.PLACING, target=Status.PENDING)
+    def abort_placing(self) -> None:
+        """placing → pending: a background placement failed, or `_pending`."""
+
+    @transition(field=status, source=[Status.PENDING, Status.PLACING], target=Status.PLACED)
+    def place(self) -> None:
+        """pending/placing → placed."""
+
+    @transition(field=status, source=Status.PLACED, target=Status.APPROVED)
+    def approve(self) -> None:
+        """placed → approved."""
+
+    @transition(
+        field=status,
+        source=[Status.PENDING, Status.PLACED, Status.APPROVED],
+        target=Status.CANCELLED,
+    )
+    def cancel(self) -> None:
+        """pending/placed → cancelled by `_cancel`; approved → cancelled by a full refund."""
+
+    @transition(field=status, source=Status.PLACED, target=Status.EDITING)
+    def start_editing(self) -> None:
+        """placed → editing."""
+
+    @transition(
+        field=status,
+        source=Status.EDITING,
+        target=Status.PLACED,
+        conditions=[_within_place_total],
+    )
+    def stop_editing(self) -> None:
+        """editing → placed, if the new total does not exceed the placed one."""
 
     def __str__(self) -> str:
         return f"#{self.number}"
@@ -146,11 +578,23 @@ class LineItem(Resource):
     sku = models.ForeignKey(
         "markets.Sku", on_delete=models.PROTECT, null=True, blank=True, related_name="line_items"
     )
+    # The public id of the polymorphic item when it is not a SKU (a shipment, a payment method).
+    item_id = models.CharField(max_length=32, blank=True, default="")
     sku_code = models.CharField(max_length=255, blank=True, default="")
     name = models.CharField(max_length=255, blank=True, default="")
+    image_url = models.URLField(max_length=2048, blank=True, default="")
     quantity = models.PositiveIntegerField(default=1)
     unit_amount_cents = models.BigIntegerField(default=0)
+    # True when an integration set the unit price: refreshes keep it instead of repricing.
+    unit_amount_manual = models.BooleanField(default=False, editable=False)
+    compare_at_amount_cents = models.BigIntegerField(null=True, blank=True)
     total_amount_cents = models.BigIntegerField(default=0)
+    # Written by the totals function; promotions and taxes plug in there (0 until then).
+    discount_cents = models.BigIntegerField(default=0, editable=False)
+    tax_rate = models.DecimalField(
+        max_digits=9, decimal_places=6, default=Decimal(0), editable=False
+    )
+    tax_amount_cents = models.BigIntegerField(default=0, editable=False)
 
     class Meta(Resource.Meta):
         ordering = ("created_at", "id")
@@ -162,7 +606,59 @@ class LineItem(Resource):
                 condition=~Q(item_type="skus") | Q(sku__isnull=False),
                 name="line_item_sku_line_has_sku",
             ),
+            models.CheckConstraint(
+                condition=Q(total_amount_cents=F("unit_amount_cents") * F("quantity")),
+                name="line_item_total_is_unit_times_quantity",
+            ),
+            models.CheckConstraint(
+                condition=~Q(item_type__in=sorted(CHARGE_ITEM_TYPES)) | Q(unit_amount_cents__gte=0),
+                name="line_item_charge_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(item_type__in=sorted(PROMOTION_ITEM_TYPES))
+                | Q(unit_amount_cents__lte=0),
+                name="line_item_promotion_not_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(compare_at_amount_cents__isnull=True)
+                | Q(compare_at_amount_cents__gte=0),
+                name="line_item_compare_at_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_cents__lte=0), name="line_item_discount_not_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_amount_cents__gte=0), name="line_item_tax_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0), name="line_item_tax_rate_not_negative"
+            ),
+            # One line per shipment / payment method of an order.
+            models.UniqueConstraint(
+                fields=["order", "item_type", "item_id"],
+                condition=~Q(item_id=""),
+                name="line_item_one_per_item",
+            ),
         ]
+
+    @property
+    def currency_code(self) -> str:
+        return self.order.currency_code
+
+    unit_amount_float = as_float("unit_amount_cents")
+    formatted_unit_amount = as_formatted("unit_amount_cents")
+    compare_at_amount_float = as_float("compare_at_amount_cents")
+    formatted_compare_at_amount = as_formatted("compare_at_amount_cents")
+    total_amount_float = as_float("total_amount_cents")
+    formatted_total_amount = as_formatted("total_amount_cents")
+    discount_float = as_float("discount_cents")
+    formatted_discount = as_formatted("discount_cents")
+    tax_amount_float = as_float("tax_amount_cents")
+    formatted_tax_amount = as_formatted("tax_amount_cents")
+
+    @property
+    def purchasable(self) -> bool:
+        return self.item_type in PURCHASABLE_ITEM_TYPES
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.sku_code or self.name}"

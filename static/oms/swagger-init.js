@@ -5,6 +5,7 @@ window.addEventListener("load", function () {
     url: url,
     dom_id: "#swagger-ui",
     deepLinking: true,
+    filter: true,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
     layout: "StandaloneLayout",
     // The default validator badge sends the schema's address to validator.swagger.io from any

@@ -109,29 +109,39 @@ class CustomerFactory(ServiceFactory[Customer]):
     email = factory.Sequence(lambda n: f"buyer{n}@example.com")
 
 
-class OrderFactory(ServiceFactory[Order]):
+class OrderFactory(factory.django.DjangoModelFactory[Order]):
+    """A draft order row with a shipping address (see `tests.orders.factories.order_row`)."""
+
     class Meta:
         model = Order
 
-    number = factory.Sequence(lambda n: 10000 + n)
     market = factory.SubFactory(MarketFactory)
-    currency_code = "EUR"
     customer_email = factory.Sequence(lambda n: f"buyer{n}@example.com")
     shipping_address = factory.SubFactory(AddressFactory)
 
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        from tests.orders.factories import order_row
 
-class LineItemFactory(ServiceFactory[LineItem]):
+        return order_row(**kwargs)
+
+
+class LineItemFactory(factory.django.DjangoModelFactory[LineItem]):
+    """A SKU line through `line_item_create` (see `tests.orders.factories.line_row`)."""
+
     class Meta:
         model = LineItem
 
     order = factory.SubFactory(OrderFactory)
-    item_type = LineItem.ItemType.SKUS
     sku = factory.SubFactory(SkuFactory)
-    sku_code = factory.LazyAttribute(lambda line: line.sku.code)
-    name = factory.LazyAttribute(lambda line: line.sku.name)
     quantity = 1
     unit_amount_cents = 1000
-    total_amount_cents = factory.LazyAttribute(lambda line: line.unit_amount_cents * line.quantity)
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        from tests.orders.factories import line_row
+
+        return line_row(**kwargs)
 
 
 # --- scenes: a market that sells from stock, and orders in it ---------------------------------

@@ -108,7 +108,7 @@ def test_shipment_actions_run_the_trigger_services(staff_client, placed):
     url = reverse("admin:fulfillment_shipment_changelist")
     staff_client.post(url, {"action": "shipments_upcoming", "_selected_action": [shipment.pk]})
     assert Shipment.objects.get(pk=shipment.pk).status == "upcoming"
-    assert OrderEvent.objects.get().actor.startswith("user:ops")
+    assert OrderEvent.objects.exclude(subject_type="orders").get().actor.startswith("user:ops")
 
     response = staff_client.post(
         url, {"action": "shipments_deliver", "_selected_action": [shipment.pk]}, follow=True

@@ -21,7 +21,17 @@ def make_order(*, status="placed", payment_status="authorized", digital=False, s
         lines.append((sku, 1))
     order, _ = shop.order(*lines)
     shipments_build(order=order, actor=SYSTEM)
-    Order.objects.filter(pk=order.pk).update(status=status, payment_status=payment_status)
+    from django.utils import timezone
+
+    now = timezone.now()
+    Order.objects.filter(pk=order.pk).update(
+        status=status,
+        payment_status=payment_status,
+        placed_at=now,
+        place_total_amount_cents=0,
+        approved_at=now if status == "approved" else None,
+        cancelled_at=now if status == "cancelled" else None,
+    )
     return Order.objects.get(pk=order.pk)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -98,7 +98,9 @@ class StockInvariantTests(TestCase):
                     expected_total += op[2] - before
                 elif kind == "requantify":
                     line = orders[op[1]][1][op[2]]
-                    LineItem.objects.filter(pk=line.pk).update(quantity=op[3])
+                    LineItem.objects.filter(pk=line.pk).update(
+                        quantity=op[3], total_amount_cents=F("unit_amount_cents") * op[3]
+                    )
                     line.refresh_from_db()
                 elif kind == "expire":
                     StockReservation.objects.filter(status="draft").update(

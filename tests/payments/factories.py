@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 
 from orders.models import Order
@@ -9,15 +11,21 @@ from payments import models
 from tests.factories import MarketFactory, ServiceFactory
 
 
-class OrderFactory(ServiceFactory[Order]):
+class OrderFactory(factory.django.DjangoModelFactory[Order]):
+    """A placed order row (see `tests.orders.factories.order_row`)."""
+
     class Meta:
         model = Order
 
-    number = factory.Sequence(lambda n: 1000 + n)
     market = factory.SubFactory(MarketFactory)
-    currency_code = factory.LazyAttribute(lambda order: order.market.price_list.currency_code)
     customer_email = factory.Sequence(lambda n: f"buyer{n}@example.com")
     status = Order.Status.PLACED
+
+    @classmethod
+    def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
+        from tests.orders.factories import order_row
+
+        return order_row(**kwargs)
 
 
 class PaymentGatewayFactory(ServiceFactory[models.PaymentGateway]):

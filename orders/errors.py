@@ -1,0 +1,135 @@
+"""Stable error codes of the orders app (mapped once to JSON:API errors and admin messages).
+
+Each refusal says what is wrong (`detail`), a stable `code` and, where one attribute or
+relationship is the culprit, a JSON:API `pointer` such as `/data/attributes/customer_email`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from oms.errors import DomainError, TransitionNotAllowed
+
+
+def attribute(name: str) -> str:
+    return f"/data/attributes/{name}"
+
+
+def relationship(name: str) -> str:
+    return f"/data/relationships/{name}"
+
+
+class OrderNotEditable(DomainError):
+    """The order's contents cannot change in its current status."""
+
+    code = "ORDER_NOT_EDITABLE"
+
+
+class InvalidAttribute(DomainError):
+    """An attribute the service does not accept, or a contradictory combination."""
+
+    code = "VALIDATION_ERROR"
+
+
+class CustomerEmailInvalid(DomainError):
+    code = "CUSTOMER_EMAIL_INVALID"
+
+
+class CustomerEmailMissing(DomainError):
+    code = "CUSTOMER_EMAIL_MISSING"
+
+
+class CustomerNotInMarketGroup(DomainError):
+    code = "CUSTOMER_NOT_IN_MARKET_GROUP"
+
+
+class AddressNotFound(DomainError):
+    code = "ADDRESS_NOT_FOUND"
+
+
+class AddressMissing(DomainError):
+    code = "ADDRESS_MISSING"
+
+
+class BillingAddressMissing(DomainError):
+    code = "BILLING_ADDRESS_MISSING"
+
+
+class BillingAddressIncomplete(DomainError):
+    code = "BILLING_ADDRESS_INCOMPLETE"
+
+
+class ShippingAddressMissing(DomainError):
+    code = "SHIPPING_ADDRESS_MISSING"
+
+
+class ShippingAddressIncomplete(DomainError):
+    code = "SHIPPING_ADDRESS_INCOMPLETE"
+
+
+class ShippingCountryNotAllowed(DomainError):
+    code = "SHIPPING_COUNTRY_NOT_ALLOWED"
+
+
+class SkuNotFound(DomainError):
+    code = "SKU_NOT_FOUND"
+
+
+class SkuNotPriced(DomainError):
+    code = "SKU_NOT_PRICED"
+
+
+class QuantityInvalid(DomainError):
+    code = "QUANTITY_INVALID"
+
+
+class UnitAmountNotAllowed(DomainError):
+    """Only an integration may set `unit_amount_cents`."""
+
+    code = "UNIT_AMOUNT_NOT_ALLOWED"
+
+
+class LineItemsMissing(DomainError):
+    code = "LINE_ITEMS_MISSING"
+
+
+class LineItemNotPriced(DomainError):
+    code = "LINE_ITEM_NOT_PRICED"
+
+
+class OrderTotalNegative(DomainError):
+    code = "ORDER_TOTAL_NEGATIVE"
+
+
+class OrderTotalExceedsPlaceTotal(DomainError):
+    code = "ORDER_TOTAL_EXCEEDS_PLACE_TOTAL"
+
+
+class PlacementFailed(DomainError):
+    """A background placement failed for a reason that is not a validation error."""
+
+    code = "PLACEMENT_FAILED"
+
+
+class OrderNotPlaceable(DomainError):
+    """One or more checks of spec 2.2 failed. `errors` lists every failure (each with its own
+    code and pointer); the exception's own code and pointer are the first one's."""
+
+    def __init__(self, errors: Sequence[DomainError]):
+        if not errors:
+            raise ValueError("OrderNotPlaceable needs at least one error")
+        first = errors[0]
+        super().__init__(first.detail, code=first.code, pointer=first.pointer)
+        self.errors = list(errors)
+
+
+def transition_refused(*, number: int, status: str, trigger: str) -> TransitionNotAllowed:
+    return TransitionNotAllowed(
+        f"Order #{number} is {status}: {trigger} is not allowed.",
+        pointer=attribute(trigger),
+    )
+
+
+def error_as_dict(error: DomainError) -> dict[str, str]:
+    """How an error is recorded on the order (`placement_errors`)."""
+    return {"code": error.code, "detail": error.detail, "pointer": error.pointer or ""}

@@ -1,0 +1,51 @@
+"""Non-trivial reads of the orders app."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import QuerySet
+
+from markets.models import Address, Price, Sku
+from orders.models import Order
+
+
+def orders_with_details() -> QuerySet[Order]:
+    """Orders with everything an order page shows, in a fixed number of queries."""
+    return Order.objects.select_related(
+        "market", "customer", "shipping_address", "billing_address"
+    ).prefetch_related("line_items", "events")
+
+
+def orders_default_list() -> QuerySet[Order]:
+    """The orders a default list shows: archived orders leave it (spec 2.1)."""
+    return Order.objects.filter(archived_at__isnull=True).select_related("market", "customer")
+
+
+def prices_for_skus(*, price_list_id: str, sku_ids: set[str]) -> dict[str, Price]:
+    """The price of each SKU in a price list, with its volume tiers, in two queries."""
+    prices = Price.objects.filter(price_list_id=price_list_id, sku_id__in=sku_ids)
+    return {price.sku_id: price for price in prices.prefetch_related("price_volume_tiers")}
+
+
+def skus_by_id(sku_ids: set[str]) -> dict[str, Sku]:
+    return {sku.pk: sku for sku in Sku.objects.filter(pk__in=sku_ids)}
+
+
+def address_is_referenced(address: Address, *, order: Order | None = None, slot: str = "") -> bool:
+    """Whether anything other than `order`'s own `slot` ("shipping_address" or
+    "billing_address") points at the address: another order, the order's other slot, a
+    customer's address book, a merchant, a stock location… Every relation counts, present and
+    future ones alike. An order given a referenced address gets a clone instead."""
+    for relation in Address._meta.get_fields(include_hidden=True):
+        if not (relation.one_to_many and relation.auto_created and not relation.concrete):
+            continue
+        assert isinstance(relation, models.ForeignObjectRel)
+        model = relation.related_model
+        assert isinstance(model, type)
+        assert issubclass(model, models.Model)
+        referencing = model._default_manager.filter(**{relation.field.name: address})
+        if order is not None and model is Order and relation.field.name == slot:
+            referencing = referencing.exclude(pk=order.pk)
+        if referencing.exists():
+            return True
+    return False

@@ -1,0 +1,115 @@
+"""Customers: found or created by e-mail, counted when they place orders, and their address
+books."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Value, When
+from django.db.models.functions import Lower
+
+from markets.models import Address
+from oms.services import resource_save
+from orders.errors import CustomerEmailInvalid, CustomerEmailMissing, attribute
+from orders.models import Customer, CustomerAddress
+
+
+def email_normalize(email: str) -> str:
+    """E-mail addresses are compared and stored in lower case."""
+    return email.strip().lower()
+
+
+def email_validate(email: str, *, pointer: str = attribute("customer_email")) -> str:
+    """The normalised address, or a CUSTOMER_EMAIL_MISSING / _INVALID error at `pointer`."""
+    normalized = email_normalize(email)
+    if not normalized:
+        raise CustomerEmailMissing("An e-mail address is required.", pointer=pointer)
+    try:
+        validate_email(normalized)
+    except ValidationError:
+        raise CustomerEmailInvalid(
+            f"{email!r} is not a valid e-mail address.", pointer=pointer
+        ) from None
+    return normalized
+
+
+def customer_find(*, email: str) -> Customer | None:
+    return (
+        Customer.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower=email_normalize(email))
+        .first()
+    )
+
+
+def customer_find_or_create(*, email: str, pointer: str = attribute("customer_email")) -> Customer:
+    """The customer with this e-mail (case-insensitively), created as a prospect if new.
+
+    Race-free: two concurrent callers with the same new address both get the one row, because
+    the loser of the insert race (unique index on lower(email)) reads the winner's row.
+    """
+    normalized = email_validate(email, pointer=pointer)
+    existing = customer_find(email=normalized)
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(email=normalized)
+    except IntegrityError:
+        found = customer_find(email=normalized)
+        if found is None:  # pragma: no cover - the conflicting row vanished: not our race
+            raise
+        return found
+
+
+def customer_save(*, customer: Customer) -> Customer:
+    """Validate and save a customer built or changed by the back office; the e-mail is
+    normalised first (so the case-insensitive uniqueness sees what is stored)."""
+    customer.email = email_validate(customer.email, pointer=attribute("email"))
+    return resource_save(customer)
+
+
+def customer_create(*, data: Mapping[str, Any]) -> Customer:
+    """A customer from the back office or the API."""
+    return customer_save(customer=Customer(**data))
+
+
+def customer_update(*, customer: Customer, data: Mapping[str, Any]) -> Customer:
+    for name in ("status", "total_orders_count"):
+        if name in data:
+            raise ValidationError({name: "Derived from the customer's orders; not settable."})
+    for name, value in data.items():
+        setattr(customer, name, value)
+    return customer_save(customer=customer)
+
+
+def customer_order_placed(*, customer_id: str) -> None:
+    """Count one more placed order: prospect → acquired → repeat (spec 2.2).
+
+    One UPDATE with F(): concurrent placements of two orders of the same customer both count.
+    SQL evaluates every SET expression against the row as it was, so `status` is decided from
+    the count before this increment.
+    """
+    Customer.objects.filter(pk=customer_id).update(
+        total_orders_count=F("total_orders_count") + 1,
+        status=Case(
+            When(total_orders_count__gte=1, then=Value(Customer.Status.REPEAT)),
+            default=Value(Customer.Status.ACQUIRED),
+        ),
+    )
+
+
+def customer_address_create(*, customer: Customer, address: Address) -> CustomerAddress:
+    """Add an address to the customer's address book (idempotent for the same address)."""
+    with transaction.atomic():
+        existing = CustomerAddress.objects.filter(customer=customer, address=address).first()
+        if existing is not None:
+            return existing
+        return resource_save(CustomerAddress(customer=customer, address=address))
+
+
+def customer_address_delete(*, customer_address: CustomerAddress) -> None:
+    customer_address.delete()

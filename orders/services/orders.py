@@ -1,0 +1,412 @@
+"""Carts: creating an order, changing its attributes, customer and addresses, recomputing its
+totals, and the automatic draft ↔ pending moves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from markets.errors import MarketDisabled
+from markets.models import Address, Market
+from oms.actors import SYSTEM, Actor
+from oms.sequences import sequence_next
+from orders.errors import (
+    AddressMissing,
+    AddressNotFound,
+    InvalidAttribute,
+    OrderNotEditable,
+    OrderTotalNegative,
+    attribute,
+    relationship,
+    transition_refused,
+)
+from orders.events import order_change_event
+from orders.locks import order_line_items_lock, order_lock
+from orders.models import Customer, LineItem, Order
+from orders.selectors import address_is_referenced, prices_for_skus
+from orders.services.addresses import address_clone
+from orders.services.customers import customer_address_create, customer_find_or_create
+from orders.totals import Totals, order_totals_compute
+
+ORDER_NUMBER_SEQUENCE = "order_number"
+
+# Attributes that may change whatever the order's status.
+FREE_ATTRIBUTES = frozenset(
+    {
+        "reference",
+        "reference_origin",
+        "metadata",
+        "affiliate_code",
+        "cart_url",
+        "return_url",
+        "terms_url",
+        "privacy_url",
+    }
+)
+# Attributes of the cart: they change only while the order is editable.
+CART_ATTRIBUTES = frozenset(
+    {"guest", "language_code", "autorefresh", "place_async", "shipping_country_code_lock"}
+)
+# Keys with their own semantics (customer and addresses), applied in this order.
+CART_KEYS = frozenset(
+    {
+        "customer_email",
+        "customer",
+        "shipping_address",
+        "billing_address",
+        "_shipping_address_clone_id",
+        "_billing_address_clone_id",
+        "_shipping_address_same_as_billing",
+        "_billing_address_same_as_shipping",
+    }
+)
+ADDRESS_BOOK_KEYS = frozenset(
+    {
+        "_save_shipping_address_to_customer_address_book",
+        "_save_billing_address_to_customer_address_book",
+    }
+)
+ORDER_KEYS = FREE_ATTRIBUTES | CART_ATTRIBUTES | CART_KEYS | ADDRESS_BOOK_KEYS
+
+
+def order_create(
+    *, market: Market, actor: Actor = SYSTEM, data: Mapping[str, Any] | None = None
+) -> Order:
+    """A new draft order in `market`, numbered from the order sequence, with the currency and
+    tax mode of the market's price list; `data` takes the same keys as `order_update`."""
+    if not market.is_enabled:
+        raise MarketDisabled(
+            f"The market {market.code} is disabled.", pointer=relationship("market")
+        )
+    with transaction.atomic():
+        order = Order(
+            market=market,
+            number=sequence_next(ORDER_NUMBER_SEQUENCE),
+            currency_code=market.price_list.currency_code,
+            tax_included=market.price_list.tax_included,
+        )
+        order.save()
+        if data:
+            _order_apply(order, data, integration=False, actor=actor)
+    return order
+
+
+def order_update(
+    *, order: Order, actor: Actor, data: Mapping[str, Any], integration: bool = False
+) -> Order:
+    """Change an order's attributes, customer and addresses.
+
+    - `customer_email` finds or creates the customer (an empty one detaches it);
+    - `shipping_address` / `billing_address` take an Address; one that anything else uses
+      (another order, an address book, the order's other slot) is cloned, never shared;
+    - `_shipping_address_clone_id` / `_billing_address_clone_id` clone the address with that id;
+    - `_shipping_address_same_as_billing` / `_billing_address_same_as_shipping` clone the
+      order's other address (applied after the relationships and clone ids of the same call);
+    - `_save_*_address_to_customer_address_book` put a clone into the customer's address book.
+
+    Cart attributes change only while the order is draft or pending (or editing, for an
+    `integration`); reference, metadata and the URLs change at any time.
+    """
+    unknown = set(data) - ORDER_KEYS
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidAttribute(f"{name} cannot be set on an order.", pointer=attribute(name))
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        _order_apply(locked, data, integration=integration, actor=actor)
+    return locked
+
+
+def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, actor: Actor) -> None:
+    """Apply `data` to a locked (or just created) order and save it."""
+    touches_cart = bool(set(data) & (CART_ATTRIBUTES | CART_KEYS))
+    if touches_cart:
+        order_require_editable(order, integration=integration)
+    simple = {name: data[name] for name in data if name in FREE_ATTRIBUTES | CART_ATTRIBUTES}
+    for name, value in simple.items():
+        setattr(order, name, value)
+    _validate_fields(order, simple)
+    if "customer_email" in data:
+        email = str(data["customer_email"] or "")
+        customer = customer_find_or_create(email=email) if email.strip() else None
+        _order_customer_set(order, customer)
+    if "customer" in data:
+        customer_value = data["customer"]
+        if customer_value is not None and not isinstance(customer_value, Customer):
+            raise InvalidAttribute("customer must be a customer.", pointer=relationship("customer"))
+        _order_customer_set(order, customer_value)
+    _order_addresses_apply(order, data)
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError as exc:
+        raise InvalidAttribute(f"The order conflicts with another record: {exc}") from exc
+    _order_address_book_apply(order, data)
+    if touches_cart:
+        order_contents_changed(order=order, actor=actor, trigger="update")
+
+
+def _validate_fields(order: Order, values: Mapping[str, Any]) -> None:
+    if not values:
+        return
+    others = [field.name for field in Order._meta.fields if field.name not in values]
+    try:
+        order.clean_fields(exclude=others)
+    except ValidationError as exc:
+        name, messages = next(iter(exc.message_dict.items()))
+        raise InvalidAttribute("; ".join(messages), pointer=attribute(name)) from None
+    language = str(values.get("language_code", "en"))
+    if not (len(language) == 2 and language.isalpha()) and not (
+        len(language) == 5 and language[2] == "-" and language.replace("-", "").isalpha()
+    ):
+        raise InvalidAttribute(
+            f"{language!r} is not an ISO 639-1 language code.",
+            pointer=attribute("language_code"),
+        )
+
+
+def _order_customer_set(order: Order, customer: Customer | None) -> None:
+    order.customer = customer
+    order.customer_email = customer.email if customer is not None else ""
+
+
+def _address_for_slot(order: Order, address: Address, slot: str) -> Address:
+    """The address itself if only this slot of this order uses it, else a clone."""
+    other_slot = "billing_address" if slot == "shipping_address" else "shipping_address"
+    in_other_slot = getattr(order, f"{other_slot}_id") == address.pk  # maybe not saved yet
+    if in_other_slot or address_is_referenced(address, order=order, slot=slot):
+        return address_clone(address)
+    return address
+
+
+def _order_addresses_apply(order: Order, data: Mapping[str, Any]) -> None:
+    both = ("_shipping_address_same_as_billing", "_billing_address_same_as_shipping")
+    if all(data.get(name) for name in both):
+        raise InvalidAttribute(
+            "The shipping address cannot be the same as the billing address and vice versa "
+            "at once.",
+            pointer=attribute(both[0]),
+        )
+    for slot in ("shipping_address", "billing_address"):
+        if slot in data:
+            value = data[slot]
+            if value is not None and not isinstance(value, Address):
+                raise InvalidAttribute(f"{slot} must be an address.", pointer=relationship(slot))
+            setattr(order, slot, None if value is None else _address_for_slot(order, value, slot))
+    for slot in ("shipping_address", "billing_address"):
+        key = f"_{slot}_clone_id"
+        if data.get(key):
+            source = Address.objects.filter(pk=str(data[key])).first()
+            if source is None:
+                raise AddressNotFound(
+                    f"No address has the id {data[key]!r}.", pointer=attribute(key)
+                )
+            setattr(order, slot, address_clone(source))
+    for target, source_slot in (
+        ("shipping_address", "billing_address"),
+        ("billing_address", "shipping_address"),
+    ):
+        key = f"_{target}_same_as_{source_slot.removesuffix('_address')}"
+        if data.get(key):
+            source_address = getattr(order, source_slot)
+            if source_address is None:
+                raise AddressMissing(
+                    f"The order has no {source_slot.replace('_', ' ')} to copy.",
+                    pointer=relationship(source_slot),
+                )
+            setattr(order, target, address_clone(source_address))
+
+
+def _order_address_book_apply(order: Order, data: Mapping[str, Any]) -> None:
+    for slot in ("shipping_address", "billing_address"):
+        if not data.get(f"_save_{slot}_to_customer_address_book"):
+            continue
+        address = getattr(order, slot)
+        if address is None:
+            raise AddressMissing(
+                f"The order has no {slot.replace('_', ' ')} to save.", pointer=relationship(slot)
+            )
+        if order.customer is None:
+            raise InvalidAttribute(
+                "The order has no customer whose address book to save to.",
+                pointer=relationship("customer"),
+            )
+        customer_address_create(customer=order.customer, address=address_clone(address))
+
+
+def order_require_editable(order: Order, *, integration: bool) -> None:
+    """Sales channels change an order's contents only while it is a cart (draft/pending);
+    integrations also while it is being edited after placement."""
+    allowed = Order.EDITABLE_STATUSES if integration else Order.CART_STATUSES
+    if order.status not in allowed:
+        raise OrderNotEditable(
+            f"Order #{order.number} is {order.status}: its contents cannot change.",
+            pointer=relationship("order"),
+        )
+
+
+# --- totals and the automatic status moves --------------------------------------------------
+
+
+def line_items_reprice(order: Order, lines: Sequence[LineItem]) -> list[LineItem]:
+    """Set every SKU line's unit price from the market's price list (volume tier by quantity),
+    except lines an integration priced. Returns the lines that have no price (left as they were).
+    """
+    sku_lines = [line for line in lines if line.item_type == "skus" and line.sku_id]
+    prices = prices_for_skus(
+        price_list_id=order.market.price_list_id,
+        sku_ids={line.sku_id for line in sku_lines if line.sku_id},
+    )
+    unpriced: list[LineItem] = []
+    for line in sku_lines:
+        if line.unit_amount_manual:
+            continue
+        price = prices.get(line.sku_id or "")
+        if price is None:
+            unpriced.append(line)
+            continue
+        line.unit_amount_cents = price.unit_amount_cents_for(line.quantity)
+    return unpriced
+
+
+def order_totals_write(*, order: Order, lines: Sequence[LineItem], reprice: bool) -> list[LineItem]:
+    """The only writer of an order's stored totals (and its lines' amounts): runs the totals
+    function over the locked `lines` and saves what changed. Returns unpriced SKU lines."""
+    loaded_units = {line.pk: line.unit_amount_cents for line in lines}
+    unpriced = line_items_reprice(order, lines) if reprice else []
+    totals: Totals = order_totals_compute(order, lines)
+    if totals.total_amount_cents < 0:
+        raise OrderTotalNegative(
+            f"The total of order #{order.number} would be negative.",
+            pointer=attribute("total_amount_cents"),
+        )
+    now = timezone.now()
+    changed: list[LineItem] = []
+    for line, line_totals in zip(lines, totals.lines, strict=True):
+        values = {
+            "total_amount_cents": line_totals.total_amount_cents,
+            "discount_cents": line_totals.discount_cents,
+            "tax_amount_cents": line_totals.tax_amount_cents,
+        }
+        repriced = line.unit_amount_cents != loaded_units[line.pk]
+        if repriced or any(getattr(line, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(line, name, value)
+            line.updated_at = now
+            changed.append(line)
+    if changed:
+        LineItem.objects.bulk_update(
+            changed,
+            [
+                "unit_amount_cents",
+                "total_amount_cents",
+                "discount_cents",
+                "tax_amount_cents",
+                "updated_at",
+            ],
+        )
+    for name, value in totals.order_values().items():
+        setattr(order, name, value)
+    order.refreshed_at = now
+    order.save(update_fields=[*Totals.ORDER_FIELDS, "refreshed_at", "updated_at"])
+    return unpriced
+
+
+# Fields of the order that the payments and fulfillment hooks write (on their own copies).
+DERIVED_STATUS_FIELDS = (
+    "payment_status",
+    "payment_updated_at",
+    "fulfillment_status",
+    "fulfillment_updated_at",
+)
+
+
+def order_reload_after_hooks(order: Order) -> None:
+    """Re-read what hooks may have saved, so that a later save of this (locked) copy never
+    writes back a stale payment or fulfillment status."""
+    order.refresh_from_db(fields=list(DERIVED_STATUS_FIELDS))
+
+
+def order_status_sync(*, order: Order, actor: Actor, trigger: str) -> None:
+    """draft ↔ pending, automatically (spec 2.1): pending once the order has a customer and a
+    purchasable line item, back to draft when it loses either."""
+    from_status = order.status
+    if from_status == Order.Status.DRAFT and can_proceed(order.become_pending):
+        order.become_pending()
+    elif from_status == Order.Status.PENDING and can_proceed(order.become_draft):
+        order.become_draft()
+    else:
+        return
+    order.save(update_fields=["status", "updated_at"])
+    order_change_event(
+        order=order,
+        actor=actor,
+        trigger=trigger,
+        from_status=from_status,
+        to_status=order.status,
+        message="automatic",
+    )
+
+
+def order_contents_changed(
+    *, order: Order, actor: Actor, trigger: str, lines: Sequence[LineItem] | None = None
+) -> None:
+    """After lines, customer or addresses of a locked order changed: recompute (autorefresh
+    carts reprice too; an order being edited keeps its lines' prices) and move draft ↔ pending."""
+    is_cart = order.status in Order.CART_STATUSES
+    if (is_cart and order.autorefresh) or order.status == Order.Status.EDITING:
+        order_totals_write(
+            order=order,
+            lines=order_line_items_lock(order) if lines is None else lines,
+            reprice=is_cart,
+        )
+    order_status_sync(order=order, actor=actor, trigger=trigger)
+
+
+def order_refresh(*, order: Order, actor: Actor = SYSTEM) -> Order:
+    """`_refresh`: reprice the lines and recompute every total of a cart (or of an order being
+    edited, without repricing)."""
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        if locked.status not in Order.EDITABLE_STATUSES:
+            raise transition_refused(number=locked.number, status=locked.status, trigger="_refresh")
+        order_totals_write(
+            order=locked,
+            lines=order_line_items_lock(locked),
+            reprice=locked.status in Order.CART_STATUSES,
+        )
+        order_status_sync(order=locked, actor=actor, trigger="_refresh")
+    return locked
+
+
+DRAFT_RETENTION = timedelta(days=60)
+
+
+def order_drafts_purge(*, older_than: timedelta = DRAFT_RETENTION) -> int:
+    """Delete draft orders without a customer not updated for `older_than` (spec 2.1: two
+    months). Returns how many went. Placed orders are never deleted: only drafts match."""
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    stale = Order.objects.filter(
+        status=Order.Status.DRAFT, customer__isnull=True, updated_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    for order_id in list(stale.iterator()):
+        with transaction.atomic():
+            # Re-checked under the lock: a cart touched since the query is kept.
+            locked = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+            if (
+                locked is None
+                or locked.status != Order.Status.DRAFT
+                or locked.customer_id is not None
+                or locked.updated_at >= cutoff
+            ):
+                continue
+            locked.delete()
+            deleted += 1
+    return deleted

@@ -1,0 +1,286 @@
+"""The order's triggers after checkout (spec 2.1), one service each, all of one shape:
+
+    atomic → lock the order → re-check the guard on the locked row (TransitionNotAllowed,
+    nothing changed) → hooks → FSM transition → timestamps → event row → topic after commit
+
+Hook points for the payments and fulfillment apps are marked `# integrates`; today they do
+nothing, so approving, cancelling and refunding move only the order itself.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from oms.actors import Actor
+from orders.errors import OrderTotalExceedsPlaceTotal, attribute, transition_refused
+from orders.events import order_change_event, order_topic_publish_on_commit
+from orders.locks import order_line_items_lock, order_lock
+from orders.models import Order
+from orders.services.orders import order_reload_after_hooks, order_totals_write
+
+# --- hook points -----------------------------------------------------------------------------
+
+
+def _release_stock(order: Order) -> None:
+    """Release the order's stock reservations (draft ones for a cart, pending once placed)."""
+    # integrates fulfillment: stock reservations.
+
+
+def _cancel_shipments(order: Order) -> None:
+    """Cancel the order's shipments that have not shipped."""
+    # integrates fulfillment: shipments.
+
+
+def _void_authorization(order: Order) -> None:
+    """Void what is authorized and not captured."""
+    # integrates payments: voids.
+
+
+def _restore_promotions(order: Order) -> None:
+    """Give back coupon, promotion and gift-card usage taken at placement."""
+    # integrates promotions and gift cards.
+
+
+def _decrement_stock(order: Order) -> None:
+    """Decrement stock and delete the reservations (unless the inventory model has
+    `manual_stock_decrement`)."""
+    # integrates fulfillment: stock.
+
+
+def _capture_payment(order: Order) -> None:
+    """Capture the whole authorized balance."""
+    # integrates payments: captures.
+
+
+def _adjust_authorization(order: Order) -> None:
+    """After editing: void what the new, lower total no longer needs."""
+    # integrates payments: partial voids.
+
+
+def _refund_payment(order: Order) -> None:
+    """Refund everything captured."""
+    # integrates payments: refunds.
+
+
+def _check_fulfillable(order: Order) -> None:
+    """`_fulfill` requires every shipment to be cancelled, shipped or delivered."""
+    # integrates fulfillment: shipments.
+
+
+def _sync_payment_and_fulfillment_status(order: Order, *, actor: Actor, trigger: str) -> None:
+    """Write `payment_status_for(...)` and `fulfillment_status_for(...)` (with their events)."""
+    # integrates payments and fulfillment: the derived statuses (spec 2.3, 2.4).
+
+
+# --- the triggers ----------------------------------------------------------------------------
+
+
+def _status_event(order: Order, *, actor: Actor, trigger: str, from_status: str) -> None:
+    order_change_event(
+        order=order, actor=actor, trigger=trigger, from_status=from_status, to_status=order.status
+    )
+
+
+def order_pending(*, order: Order, actor: Actor) -> Order:
+    """`_pending`: a ready draft, or an order stuck in placing, back to pending."""
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        from_status = locked.status
+        if from_status == Order.Status.DRAFT and can_proceed(locked.become_pending):
+            locked.become_pending()
+        elif from_status == Order.Status.PLACING:
+            locked.abort_placing()
+        else:
+            raise transition_refused(number=locked.number, status=from_status, trigger="_pending")
+        locked.save(update_fields=["status", "updated_at"])
+        _status_event(locked, actor=actor, trigger="_pending", from_status=from_status)
+    return locked
+
+
+def order_cancel(*, order: Order, actor: Actor) -> Order:
+    """`_cancel`: an abandoned cart (pending), or a placed order — its authorization voided,
+    its stock released, its promotions' usage given back. An approved order is cancelled by a
+    full refund (`order_refund`) instead."""
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        from_status = locked.status
+        if from_status not in (Order.Status.PENDING, Order.Status.PLACED):
+            raise transition_refused(number=locked.number, status=from_status, trigger="_cancel")
+        if from_status == Order.Status.PLACED:
+            _void_authorization(locked)
+            _cancel_shipments(locked)
+            _restore_promotions(locked)
+        _release_stock(locked)
+        locked.cancel()
+        locked.cancelled_at = timezone.now()
+        locked.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _status_event(locked, actor=actor, trigger="_cancel", from_status=from_status)
+        _sync_payment_and_fulfillment_status(locked, actor=actor, trigger="_cancel")
+        order_topic_publish_on_commit(order=locked, topic="orders.cancel")
+    return locked
+
+
+def _order_approve(*, order: Order, actor: Actor, trigger: str, capture: bool) -> Order:
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        from_status = locked.status
+        if from_status != Order.Status.PLACED:
+            raise transition_refused(number=locked.number, status=from_status, trigger=trigger)
+        _decrement_stock(locked)
+        if capture:
+            _capture_payment(locked)
+        locked.approve()
+        locked.approved_at = timezone.now()
+        locked.save(update_fields=["status", "approved_at", "updated_at"])
+        _status_event(locked, actor=actor, trigger=trigger, from_status=from_status)
+        _sync_payment_and_fulfillment_status(locked, actor=actor, trigger=trigger)
+        order_topic_publish_on_commit(order=locked, topic="orders.approve")
+    return locked
+
+
+def order_approve(*, order: Order, actor: Actor) -> Order:
+    """`_approve` (integration only): placed → approved; stock is decremented."""
+    return _order_approve(order=order, actor=actor, trigger="_approve", capture=False)
+
+
+def order_approve_and_capture(*, order: Order, actor: Actor) -> Order:
+    """`_approve_and_capture` (integration only): approve, and capture the authorization."""
+    return _order_approve(order=order, actor=actor, trigger="_approve_and_capture", capture=True)
+
+
+def order_start_editing(*, order: Order, actor: Actor) -> Order:
+    """`_start_editing` (integration only): placed → editing; its lines may change."""
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        from_status = locked.status
+        if from_status != Order.Status.PLACED:
+            raise transition_refused(
+                number=locked.number, status=from_status, trigger="_start_editing"
+            )
+        locked.start_editing()
+        locked.save(update_fields=["status", "updated_at"])
+        _status_event(locked, actor=actor, trigger="_start_editing", from_status=from_status)
+    return locked
+
+
+def order_stop_editing(*, order: Order, actor: Actor) -> Order:
+    """`_stop_editing` (integration only): editing → placed, if the recomputed total does not
+    exceed `place_total_amount_cents` (what the customer agreed to pay)."""
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        from_status = locked.status
+        if from_status != Order.Status.EDITING:
+            raise transition_refused(
+                number=locked.number, status=from_status, trigger="_stop_editing"
+            )
+        order_totals_write(order=locked, lines=order_line_items_lock(locked), reprice=False)
+        if not can_proceed(locked.stop_editing):
+            raise OrderTotalExceedsPlaceTotal(
+                f"The edited total ({locked.total_amount_with_taxes_cents}) exceeds the placed "
+                f"total ({locked.place_total_amount_cents}).",
+                pointer=attribute("total_amount_with_taxes_cents"),
+            )
+        _adjust_authorization(locked)
+        locked.stop_editing()
+        locked.save(update_fields=["status", "updated_at"])
+        _status_event(locked, actor=actor, trigger="_stop_editing", from_status=from_status)
+    return locked
+
+
+def order_refund(*, order: Order, actor: Actor) -> Order:
+    """`_refund` of an approved order: everything captured is refunded and the order is
+    cancelled; a fulfillment in progress goes back to unfulfilled (spec 2.1, 2.4)."""
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        from_status = locked.status
+        if from_status != Order.Status.APPROVED:
+            raise transition_refused(number=locked.number, status=from_status, trigger="_refund")
+        _refund_payment(locked)
+        order_reload_after_hooks(locked)
+        now = timezone.now()
+        locked.cancel()
+        locked.cancelled_at = now
+        fulfillment_from = locked.fulfillment_status
+        if fulfillment_from == Order.FulfillmentStatus.IN_PROGRESS:
+            locked.fulfillment_status = Order.FulfillmentStatus.UNFULFILLED
+            locked.fulfillment_updated_at = now
+        locked.save(
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "fulfillment_status",
+                "fulfillment_updated_at",
+                "updated_at",
+            ]
+        )
+        _status_event(locked, actor=actor, trigger="_refund", from_status=from_status)
+        if locked.fulfillment_status != fulfillment_from:
+            order_change_event(
+                order=locked,
+                actor=actor,
+                trigger="_refund",
+                field="fulfillment_status",
+                from_status=fulfillment_from,
+                to_status=locked.fulfillment_status,
+            )
+        _sync_payment_and_fulfillment_status(locked, actor=actor, trigger="_refund")
+        order_topic_publish_on_commit(order=locked, topic="orders.refund")
+    return locked
+
+
+def order_fulfill(*, order: Order, actor: Actor) -> Order:
+    """`_fulfill` (integration only): mark an approved order fulfilled. Idempotent."""
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        if locked.status != Order.Status.APPROVED:
+            raise transition_refused(number=locked.number, status=locked.status, trigger="_fulfill")
+        if locked.fulfillment_status == Order.FulfillmentStatus.FULFILLED:
+            return locked
+        _check_fulfillable(locked)
+        from_status = locked.fulfillment_status
+        locked.fulfillment_status = Order.FulfillmentStatus.FULFILLED
+        locked.fulfillment_updated_at = timezone.now()
+        locked.save(update_fields=["fulfillment_status", "fulfillment_updated_at", "updated_at"])
+        order_change_event(
+            order=locked,
+            actor=actor,
+            trigger="_fulfill",
+            field="fulfillment_status",
+            from_status=from_status,
+            to_status=locked.fulfillment_status,
+        )
+        order_topic_publish_on_commit(order=locked, topic="orders.fulfill")
+    return locked
+
+
+def _order_archive_set(*, order: Order, actor: Actor, archive: bool) -> Order:
+    trigger = "_archive" if archive else "_unarchive"
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        if locked.status not in Order.ARCHIVABLE_STATUSES:
+            raise transition_refused(number=locked.number, status=locked.status, trigger=trigger)
+        if locked.archived == archive:
+            return locked
+        locked.archived_at = timezone.now() if archive else None
+        locked.save(update_fields=["archived_at", "updated_at"])
+        order_change_event(
+            order=locked,
+            actor=actor,
+            trigger=trigger,
+            field="archived",
+            from_status="active" if archive else "archived",
+            to_status="archived" if archive else "active",
+        )
+    return locked
+
+
+def order_archive(*, order: Order, actor: Actor) -> Order:
+    """`_archive`: a placed, approved or cancelled order leaves the default lists. Idempotent."""
+    return _order_archive_set(order=order, actor=actor, archive=True)
+
+
+def order_unarchive(*, order: Order, actor: Actor) -> Order:
+    """`_unarchive`: back into the default lists. Idempotent."""
+    return _order_archive_set(order=order, actor=actor, archive=False)

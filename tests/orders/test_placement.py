@@ -1,0 +1,371 @@
+"""Placing an order (spec 2.2): every check with its stable code and pointer, all or nothing,
+idempotent, and in the background with `place_async`."""
+
+from __future__ import annotations
+
+import pytest
+
+from markets.models import Address
+from oms.errors import DomainError
+from orders import services
+from orders.errors import OrderNotPlaceable
+from orders.models import Customer, LineItem, Order, OrderEvent
+from orders.services import placement
+from tests import factories as catalog
+from tests.orders.factories import (
+    STAFF,
+    STOREFRONT,
+    OrderFactory,
+    line_add,
+    order_in_status,
+    order_pending,
+    order_ready,
+    priced_sku,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def refused(order: Order) -> OrderNotPlaceable:
+    events = OrderEvent.objects.filter(order=order).count()
+    with pytest.raises(OrderNotPlaceable) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert order.placed_at is None
+    assert OrderEvent.objects.filter(order=order).count() == events
+    return exc.value
+
+
+def codes(error: OrderNotPlaceable) -> dict[str, str]:
+    return {e.code: e.pointer or "" for e in error.errors}
+
+
+def test_a_complete_order_is_placed():
+    order = services.order_place(order=order_ready(amount_cents=2500), actor=STOREFRONT)
+    assert order.status == Order.Status.PLACED
+    assert order.placed_at is not None
+    assert order.place_total_amount_cents == 2500
+    assert order.placement_errors == []
+    event = order.events.get(to_status="placed")
+    assert (event.trigger, event.amount_cents, event.currency_code) == ("_place", 2500, "EUR")
+
+
+def test_placing_twice_changes_nothing_the_second_time():
+    order = services.order_place(order=order_ready(), actor=STOREFRONT)
+    customer = Customer.objects.get(pk=order.customer_id)
+    again = services.order_place(order=order, actor=STOREFRONT)
+    assert again.placed_at == order.placed_at
+    assert again.updated_at == order.updated_at
+    assert order.events.filter(to_status="placed").count() == 1
+    customer.refresh_from_db()
+    assert customer.total_orders_count == 1
+
+
+def test_missing_customer_email_is_refused_with_its_pointer():
+    order = order_ready()
+    # A pending order always has a customer; force one without to see the check.
+    Order.objects.filter(pk=order.pk).update(customer_email="")
+    error = refused(order)
+    assert codes(error) == {"CUSTOMER_EMAIL_MISSING": "/data/attributes/customer_email"}
+    assert error.code == "CUSTOMER_EMAIL_MISSING"
+    assert error.pointer == "/data/attributes/customer_email"
+
+
+def test_invalid_customer_email_is_refused_with_its_pointer():
+    order = order_ready()
+    Order.objects.filter(pk=order.pk).update(customer_email="nobody@")
+    assert codes(refused(order)) == {"CUSTOMER_EMAIL_INVALID": "/data/attributes/customer_email"}
+
+
+def test_missing_billing_address_is_refused_with_its_pointer():
+    order = order_pending()
+    order = services.order_update(
+        order=order, actor=STOREFRONT, data={"shipping_address": catalog.AddressFactory.create()}
+    )
+    assert codes(refused(order)) == {
+        "BILLING_ADDRESS_MISSING": "/data/relationships/billing_address"
+    }
+
+
+def test_incomplete_billing_address_is_refused_with_its_pointer():
+    order = order_ready()
+    Address.objects.filter(pk=order.billing_address_id).update(phone="")
+    error = refused(order)
+    assert codes(error) == {"BILLING_ADDRESS_INCOMPLETE": "/data/relationships/billing_address"}
+    assert "phone" in error.detail
+
+
+def test_a_free_order_needs_no_billing_address():
+    market = catalog.MarketFactory.create()
+    order = order_pending(market=market, amount_cents=0)
+    order = services.order_update(
+        order=order, actor=STOREFRONT, data={"shipping_address": catalog.AddressFactory.create()}
+    )
+    order = services.order_place(order=order, actor=STOREFRONT)
+    assert order.status == Order.Status.PLACED
+    assert order.payment_status == Order.PaymentStatus.FREE
+    assert order.payment_updated_at is not None
+    assert order.events.filter(field="payment_status", to_status="free").count() == 1
+
+
+def test_missing_shipping_address_is_refused_with_its_pointer():
+    order = order_pending()
+    order = services.order_update(
+        order=order, actor=STOREFRONT, data={"billing_address": catalog.AddressFactory.create()}
+    )
+    assert codes(refused(order)) == {
+        "SHIPPING_ADDRESS_MISSING": "/data/relationships/shipping_address"
+    }
+
+
+def test_incomplete_shipping_address_is_refused_with_its_pointer():
+    order = order_ready()
+    Address.objects.filter(pk=order.shipping_address_id).update(zip_code="", line_1="")
+    error = refused(order)
+    assert codes(error) == {"SHIPPING_ADDRESS_INCOMPLETE": "/data/relationships/shipping_address"}
+    assert "line_1" in error.detail
+    assert "zip_code" in error.detail
+
+
+def test_zip_code_is_not_required_where_there_are_none():
+    order = order_pending()
+    hong_kong = catalog.AddressFactory.create(country_code="HK", zip_code="")
+    order = services.order_update(
+        order=order,
+        actor=STOREFRONT,
+        data={"billing_address": hong_kong, "_shipping_address_same_as_billing": True},
+    )
+    assert services.order_place(order=order, actor=STOREFRONT).status == "placed"
+
+
+def test_digital_goods_need_no_shipping_address():
+    market = catalog.MarketFactory.create()
+    order = OrderFactory.create(market=market, customer_email="dig@example.com")
+    line_add(order, priced_sku(market, do_not_ship=True))
+    order = services.order_update(
+        order=order, actor=STOREFRONT, data={"billing_address": catalog.AddressFactory.create()}
+    )
+    order = services.order_place(order=order, actor=STOREFRONT)
+    assert order.status == Order.Status.PLACED
+    assert order.fulfillment_status == Order.FulfillmentStatus.NOT_REQUIRED
+    assert order.fulfillment_updated_at is not None
+
+
+def test_a_shipping_country_lock_is_enforced():
+    order = order_ready(shipping_country_code_lock="it")
+    assert order.shipping_country_code_lock == "IT"
+    assert codes(refused(order)) == {
+        "SHIPPING_COUNTRY_NOT_ALLOWED": "/data/relationships/shipping_address"
+    }
+
+
+def test_a_line_whose_price_disappeared_is_refused_with_its_pointer():
+    order = order_ready()
+    sku = order.line_items.get().sku
+    assert sku is not None
+    sku.prices.all().delete()
+    error = refused(order)
+    assert codes(error) == {"LINE_ITEM_NOT_PRICED": "/data/relationships/line_items"}
+    assert sku.code in error.detail
+
+
+def test_an_order_without_purchasable_lines_is_refused():
+    order = order_ready()
+    # Only a shipping line left (made pending behind the services' back).
+    services.line_item_charge_set(
+        order=order, actor=STAFF, item_type="shipments", item_id="s", name="s", amount_cents=100
+    )
+    LineItem.objects.filter(order=order, item_type="skus").delete()
+    assert "LINE_ITEMS_MISSING" in codes(refused(order))
+
+
+def test_a_disabled_market_refuses_placement():
+    from markets.services import market_disable
+
+    order = order_ready()
+    market_disable(market=order.market)
+    assert codes(refused(order)) == {"MARKET_DISABLED": "/data/relationships/market"}
+
+
+def test_a_private_market_sells_only_to_its_customer_group():
+    group = catalog.CustomerGroupFactory.create()
+    market = catalog.MarketFactory.create(customer_group=group)
+    order = order_ready(market=market)
+    assert codes(refused(order)) == {"CUSTOMER_NOT_IN_MARKET_GROUP": "/data/relationships/customer"}
+    Customer.objects.filter(pk=order.customer_id).update(customer_group=group)
+    assert services.order_place(order=order, actor=STOREFRONT).status == "placed"
+
+
+def test_every_failure_is_reported_at_once():
+    order = order_pending()
+    Order.objects.filter(pk=order.pk).update(customer_email="bad")
+    assert set(codes(refused(order))) == {
+        "CUSTOMER_EMAIL_INVALID",
+        "BILLING_ADDRESS_MISSING",
+        "SHIPPING_ADDRESS_MISSING",
+    }
+
+
+def test_placement_recomputes_the_totals_first():
+    order = order_ready(amount_cents=1000)
+    sku = order.line_items.get().sku
+    assert sku is not None
+    sku.prices.update(amount_cents=1100)
+    order = services.order_place(order=order, actor=STOREFRONT)
+    assert order.place_total_amount_cents == 1100
+
+
+def test_a_refusing_hook_leaves_everything_as_it_was(monkeypatch):
+    def out_of_stock(order: Order) -> None:
+        # Whatever a hook wrote before refusing is rolled back with the placement.
+        LineItem.objects.filter(order=order).update(name="touched")
+        raise DomainError("No stock for SKU-1.", code="OUT_OF_STOCK", pointer="/data")
+
+    monkeypatch.setattr(placement, "_reserve_stock", out_of_stock)
+    order = order_ready()
+    customer_count = Customer.objects.get(pk=order.customer_id).total_orders_count
+    with pytest.raises(DomainError) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "OUT_OF_STOCK"
+    order.refresh_from_db()
+    assert order.status == "pending"
+    assert not order.line_items.filter(name="touched").exists()
+    assert Customer.objects.get(pk=order.customer_id).total_orders_count == customer_count
+
+
+def test_hooks_run_in_order_and_payment_sees_the_recomputed_total(monkeypatch):
+    calls: list[tuple[str, int]] = []
+
+    def build_shipments(order: Order) -> None:
+        calls.append(("shipments", order.total_amount_with_taxes_cents))
+        services.line_item_charge_set(
+            order=order, actor=STAFF, item_type="shipments", item_id="s", name="s", amount_cents=500
+        )
+
+    monkeypatch.setattr(placement, "_reserve_stock", lambda order: calls.append(("stock", 0)))
+    monkeypatch.setattr(placement, "_build_shipments", build_shipments)
+    monkeypatch.setattr(
+        placement,
+        "_authorize_payment",
+        lambda order: calls.append(("payment", order.total_amount_with_taxes_cents)),
+    )
+    order = services.order_place(order=order_ready(amount_cents=1000), actor=STOREFRONT)
+    assert calls == [("stock", 0), ("shipments", 1000), ("payment", 1500)]
+    assert order.place_total_amount_cents == 1500
+
+
+# --- place_async --------------------------------------------------------------------------
+
+
+def test_place_async_places_in_the_background(django_capture_on_commit_callbacks):
+    order = order_ready()
+    with django_capture_on_commit_callbacks(execute=True):
+        placing = services.order_place_async(order=order, actor=STOREFRONT)
+        assert placing.status == Order.Status.PLACING
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED
+    assert order.placement_errors == []
+    transitions = list(order.events.filter(field="status").values_list("from_status", "to_status"))
+    assert transitions[-2:] == [("pending", "placing"), ("placing", "placed")]
+
+
+def test_the_place_async_attribute_makes_place_run_in_the_background(
+    django_capture_on_commit_callbacks,
+):
+    order = order_ready(place_async=True)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order = services.order_place(order=order, actor=STOREFRONT)
+    assert order.status == Order.Status.PLACING
+    assert len(callbacks) == 1
+    callbacks[0]()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED
+
+
+def test_place_async_reports_check_failures_at_once():
+    order = order_pending()
+    with pytest.raises(OrderNotPlaceable):
+        services.order_place_async(order=order, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+
+
+def test_a_failed_background_placement_returns_to_pending_with_the_errors(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    def declined(order: Order) -> None:
+        raise DomainError("The card was declined.", code="PAYMENT_DECLINED", pointer="/data")
+
+    monkeypatch.setattr(placement, "_authorize_payment", declined)
+    order = order_ready()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_place_async(order=order, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert order.placement_errors == [
+        {"code": "PAYMENT_DECLINED", "detail": "The card was declined.", "pointer": "/data"}
+    ]
+    assert order.errors_count == 1
+    assert order.placed_at is None
+    last = order.events.latest("id")
+    assert (last.from_status, last.to_status) == ("placing", "pending")
+    assert "PAYMENT_DECLINED" in last.message
+
+    # Fixed, it places, and the old errors go.
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_place_async(order=order, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert (order.status, order.placement_errors) == ("placed", [])
+
+
+def test_an_unexpected_crash_returns_the_order_to_pending(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    def crash(order: Order) -> None:
+        raise RuntimeError("gateway exploded")
+
+    monkeypatch.setattr(placement, "_authorize_payment", crash)
+    order = order_ready()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_place_async(order=order, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert [error["code"] for error in order.placement_errors] == ["PLACEMENT_FAILED"]
+
+
+def test_the_background_task_runs_through_django_tasks():
+    from django.tasks import TaskResultStatus
+
+    from orders.tasks import order_place_task
+
+    order = order_in_status("placing")
+    result = order_place_task.enqueue(
+        order_id=order.pk, actor={"kind": "system", "id": "", "name": "worker"}
+    )
+    assert result.status == TaskResultStatus.SUCCESSFUL
+    assert result.return_value == "placed"
+    # Delivered twice, the second run finds nothing to do.
+    again = order_place_task.enqueue(order_id=order.pk, actor={"kind": "system"})
+    assert again.return_value == "placed"
+    order.refresh_from_db()
+    assert order.events.filter(to_status="placed").count() == 1
+
+
+def test_place_on_a_placing_order_is_refused():
+    order = order_in_status("placing")
+    with pytest.raises(DomainError) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "TRANSITION_NOT_ALLOWED"
+
+
+def test_a_status_a_hook_saves_is_not_overwritten_by_the_placement(monkeypatch):
+    def authorize(order: Order) -> None:
+        # As the payments app will: write the derived status on its own copy of the row.
+        Order.objects.filter(pk=order.pk).update(payment_status=Order.PaymentStatus.AUTHORIZED)
+
+    monkeypatch.setattr(placement, "_authorize_payment", authorize)
+    order = services.order_place(order=order_ready(), actor=STOREFRONT)
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("placed", "authorized")
