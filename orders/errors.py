@@ -133,3 +133,22 @@ def transition_refused(*, number: int, status: str, trigger: str) -> TransitionN
 def error_as_dict(error: DomainError) -> dict[str, str]:
     """How an error is recorded on the order (`placement_errors`)."""
     return {"code": error.code, "detail": error.detail, "pointer": error.pointer or ""}
+
+
+class PaymentMethodMissing(DomainError):
+    code = "PAYMENT_METHOD_MISSING"
+
+
+class PaymentSourceMissing(DomainError):
+    code = "PAYMENT_SOURCE_MISSING"
+
+
+class PlacementInProgress(DomainError):
+    """A second `_place` while the first is still authorizing."""
+
+    code = "PLACEMENT_IN_PROGRESS"
+    status = 409
+
+
+class OrderNotFulfillable(DomainError):
+    code = "ORDER_NOT_FULFILLABLE"

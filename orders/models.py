@@ -250,6 +250,15 @@ class Order(ConcurrentTransitionMixin, Resource):
     billing_address = models.ForeignKey(
         "markets.Address", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # The payment source is the order's latest wire transfer, external or test payment (each
+    # points at its order); the method is chosen here and priced as a line.
+    payment_method = models.ForeignKey(
+        "payments.PaymentMethod",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+    )
 
     # Checkout options.
     autorefresh = models.BooleanField(

@@ -16,6 +16,12 @@ from collections.abc import Callable
 from oms.actors import Actor
 from orders.errors import InvalidAttribute, attribute
 from orders.models import Order
+from orders.services.checkout import (
+    order_capture,
+    order_shipment_shipping_method_set,
+    order_shipment_trigger,
+    payment_source_of,
+)
 from orders.services.customers import (
     customer_address_create,
     customer_address_delete,
@@ -66,6 +72,7 @@ ORDER_TRIGGERS: dict[str, Callable[..., Order]] = {
     "_refresh": order_refresh,
     "_fulfill": order_fulfill,
     "_refund": order_refund,
+    "_capture": order_capture,
 }
 
 
@@ -95,6 +102,7 @@ __all__ = [
     "order_approve_and_capture",
     "order_archive",
     "order_cancel",
+    "order_capture",
     "order_create",
     "order_drafts_purge",
     "order_fulfill",
@@ -104,9 +112,12 @@ __all__ = [
     "order_place_complete",
     "order_refresh",
     "order_refund",
+    "order_shipment_shipping_method_set",
+    "order_shipment_trigger",
     "order_start_editing",
     "order_stop_editing",
     "order_trigger",
     "order_unarchive",
     "order_update",
+    "payment_source_of",
 ]

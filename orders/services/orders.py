@@ -58,6 +58,7 @@ CART_KEYS = frozenset(
     {
         "customer_email",
         "customer",
+        "payment_method",
         "shipping_address",
         "billing_address",
         "_shipping_address_clone_id",
@@ -141,6 +142,8 @@ def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, ac
         if customer_value is not None and not isinstance(customer_value, Customer):
             raise InvalidAttribute("customer must be a customer.", pointer=relationship("customer"))
         _order_customer_set(order, customer_value)
+    if "payment_method" in data:
+        _order_payment_method_set(order, data["payment_method"])
     _order_addresses_apply(order, data)
     try:
         with transaction.atomic():
@@ -150,6 +153,29 @@ def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, ac
     _order_address_book_apply(order, data)
     if touches_cart:
         order_contents_changed(order=order, actor=actor, trigger="update")
+
+
+def _order_payment_method_set(order: Order, method: Any) -> None:
+    """A payment method of the order's market (or of every market), in its currency, enabled;
+    whether it admits the amount is checked at placement, when the total is final."""
+    from payments.models import PaymentMethod
+
+    if method is None:
+        order.payment_method = None
+        return
+    if (
+        not isinstance(method, PaymentMethod)
+        or method.disabled_at is not None
+        or method.market_id not in (None, order.market_id)
+        or method.currency_code != order.currency_code
+    ):
+        from payments.errors import PaymentMethodNotAvailable
+
+        raise PaymentMethodNotAvailable(
+            "This payment method is not available for the order's market and currency.",
+            pointer=relationship("payment_method"),
+        )
+    order.payment_method = method
 
 
 def _validate_fields(order: Order, values: Mapping[str, Any]) -> None:
@@ -361,11 +387,12 @@ def order_contents_changed(
     carts reprice too; an order being edited keeps its lines' prices) and move draft ↔ pending."""
     is_cart = order.status in Order.CART_STATUSES
     if (is_cart and order.autorefresh) or order.status == Order.Status.EDITING:
-        order_totals_write(
-            order=order,
-            lines=order_line_items_lock(order) if lines is None else lines,
-            reprice=is_cart,
-        )
+        lines = list(order_line_items_lock(order) if lines is None else lines)
+        if is_cart:
+            from orders.services.checkout import order_charges_sync
+
+            lines = order_charges_sync(order=order, lines=lines, actor=actor)
+        order_totals_write(order=order, lines=lines, reprice=is_cart)
     order_status_sync(order=order, actor=actor, trigger=trigger)
 
 
@@ -376,11 +403,13 @@ def order_refresh(*, order: Order, actor: Actor = SYSTEM) -> Order:
         locked = order_lock(order.pk)
         if locked.status not in Order.EDITABLE_STATUSES:
             raise transition_refused(number=locked.number, status=locked.status, trigger="_refresh")
-        order_totals_write(
-            order=locked,
-            lines=order_line_items_lock(locked),
-            reprice=locked.status in Order.CART_STATUSES,
-        )
+        lines = list(order_line_items_lock(locked))
+        is_cart = locked.status in Order.CART_STATUSES
+        if is_cart:
+            from orders.services.checkout import order_charges_sync
+
+            lines = order_charges_sync(order=locked, lines=lines, actor=actor)
+        order_totals_write(order=locked, lines=lines, reprice=is_cart)
         order_status_sync(order=locked, actor=actor, trigger="_refresh")
     return locked
 

@@ -1,19 +1,16 @@
 """Placing an order (spec 2.2): `_place`, synchronously or in the background (`place_async`).
 
-The workflow, all under the order's row lock and in one transaction (all or nothing):
+Placement moves money, so it runs in three steps, never calling a gateway inside a held lock:
 
-    recompute totals (reprice) → check everything (422s with pointers) → reserve stock
-    → build shipments → recompute (shipping costs may have changed) → authorize payment
-    → placed: placed_at, place_total, customer count, event, `orders.place` after commit
-
-The hook points `_reserve_stock`, `_build_shipments` and `_authorize_payment` do nothing yet:
-the fulfillment and payments apps plug in there (look for `# integrates`). A hook refuses by
-raising a DomainError; the transaction then rolls back, so nothing is reserved or built.
-
-Authorization runs last so that no local failure can follow a successful gateway call. A
-gateway call should not hold the order's row lock longer than it must (spec section 4): when
-payments land, slow gateways should go through `place_async`, whose `placing` state marks the
-order as taken while the call runs.
+1. prepare (one transaction, order locked): reprice and check everything (422s with pointers),
+   reserve stock (all or nothing), plan the shipments and check their shipping methods, price
+   the charges, check the payment method and source; then pending → placing. A concurrent
+   `_place` now sees `placing` and cannot authorize a second time.
+2. authorize the recomputed total through payments (its own short transactions, no lock held
+   during the gateway call); nothing when the total is 0.
+3. finish (one transaction, order locked): authorized (or free) → placed: placed_at,
+   place_total, shipments upcoming, customer count, events, `orders.place` after commit.
+   Declined → back to pending, the reservations released, the reason recorded, a 422.
 """
 
 from __future__ import annotations
@@ -25,6 +22,15 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
+from fulfillment.errors import InventoryModelMissing
+from fulfillment.models import Shipment
+from fulfillment.services import (
+    shipment_upcoming,
+    shipments_build,
+    shipments_check_shipping_methods,
+    stock_release,
+    stock_reserve_for_placement,
+)
 from markets.errors import MarketDisabled
 from oms.actors import Actor
 from oms.errors import DomainError
@@ -35,10 +41,14 @@ from orders.errors import (
     LineItemNotPriced,
     LineItemsMissing,
     OrderNotPlaceable,
+    PaymentMethodMissing,
+    PaymentSourceMissing,
     PlacementFailed,
+    PlacementInProgress,
     ShippingAddressIncomplete,
     ShippingAddressMissing,
     ShippingCountryNotAllowed,
+    attribute,
     error_as_dict,
     relationship,
     transition_refused,
@@ -47,34 +57,79 @@ from orders.events import order_change_event, order_topic_publish_on_commit
 from orders.locks import order_line_items_lock, order_lock
 from orders.models import LineItem, Order
 from orders.services.addresses import address_missing_fields
+from orders.services.checkout import order_charges_sync, payment_source_of, tracked_stock_lines
 from orders.services.customers import customer_order_placed, email_validate
 from orders.services.orders import order_reload_after_hooks, order_totals_write
+from payments.errors import PaymentFailed, PaymentMethodNotAvailable
+from payments.models import Transaction
+from payments.selectors import payment_methods_available
+from payments.services import payment_authorize
 
 logger = logging.getLogger(__name__)
 
 
-# --- hook points -----------------------------------------------------------------------------
+# --- what placement asks of fulfillment and payments ------------------------------------------
 
 
-def _reserve_stock(order: Order) -> None:
-    """Turn the order's draft stock reservations into pending ones, or create them, for every
-    tracked SKU (not `do_not_track`); if one line cannot be reserved, refuse (OUT_OF_STOCK).
-    """
-    # integrates fulfillment: stock reservations (spec 2.2, section 5).
+def _reserve_stock(order: Order, lines: Sequence[LineItem], actor: Actor) -> None:
+    """Pending reservations for every tracked SKU line, all or nothing (OUT_OF_STOCK)."""
+    stock_reserve_for_placement(order=order, lines=tracked_stock_lines(lines), actor=actor)
 
 
-def _build_shipments(order: Order) -> None:
-    """Split the order into shipments by the market's inventory strategy, check each has a
-    shipping method available for the address zone, move them to `upcoming`, and set their
-    cost lines with `line_item_charge_set(item_type="shipments", ...)`."""
-    # integrates fulfillment: shipments (spec 2.2, section 5).
+def _plan_shipments(order: Order, lines: Sequence[LineItem], actor: Actor) -> None:
+    """Shipments planned on the reserved stock, each with an available shipping method."""
+    if not _needs_shipping(lines):
+        return
+    if order.market.inventory_model_id is None:
+        raise InventoryModelMissing(
+            f"The market {order.market.code} has no inventory model to ship from.",
+            pointer=relationship("market"),
+        )
+    shipments_build(order=order, actor=actor)
+    shipments_check_shipping_methods(order=order)
 
 
-def _authorize_payment(order: Order) -> None:
-    """Check the payment method (available in the market for the currency and amount) and the
-    payment source, then authorize `order.total_amount_with_taxes_cents` (nothing when it is
-    0). A declined authorization refuses the placement."""
-    # integrates payments: authorization (spec 2.2, section 4).
+def _check_payment(order: Order) -> None:
+    """A payment method available for the market, currency and amount, and a payment source of
+    its type (spec 2.2), unless there is nothing to pay."""
+    if order.total_amount_with_taxes_cents == 0:
+        return
+    method = order.payment_method
+    if method is None:
+        raise PaymentMethodMissing(
+            "Choose a payment method.", pointer=relationship("payment_method")
+        )
+    available = payment_methods_available(
+        market=order.market,
+        currency_code=order.currency_code,
+        amount_cents=order.total_amount_with_taxes_cents,
+    ).filter(pk=method.pk)
+    if not available.exists():
+        raise PaymentMethodNotAvailable(
+            "The payment method is not available for this order's market, currency or amount.",
+            pointer=relationship("payment_method"),
+        )
+    source = payment_source_of(order)
+    if source is None:
+        raise PaymentSourceMissing(
+            "Add a payment source to the order.", pointer=relationship("payment_source")
+        )
+
+
+def _authorize_payment(order: Order, actor: Actor) -> Transaction | None:
+    """Authorize the order's total; None when there is nothing to pay."""
+    if order.total_amount_with_taxes_cents == 0 or order.payment_method is None:
+        return None
+    source = payment_source_of(order)
+    assert source is not None  # checked in prepare
+    return payment_authorize(
+        order=order,
+        payment_method=order.payment_method,
+        payment_source=source,
+        amount_cents=order.total_amount_with_taxes_cents,
+        actor=actor,
+        idempotency_key=f"place:{order.pk}:{order.updated_at.isoformat()}",
+    )
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -181,23 +236,52 @@ def _checked_lines(order: Order) -> list[LineItem]:
 # --- the workflow ----------------------------------------------------------------------------
 
 
-def _order_place_locked(order: Order, *, actor: Actor, trigger: str) -> None:
-    """Place a locked pending or placing order, or raise (and the caller's transaction rolls
-    back whatever the hooks did)."""
+def _placement_prepare(order: Order, *, actor: Actor) -> None:
+    """Step 1, on the locked pending order: check, reserve, plan, price; pending → placing."""
     lines = _checked_lines(order)
-    total_checked = order.total_amount_with_taxes_cents
-    _reserve_stock(order)
-    _build_shipments(order)
-    lines = order_line_items_lock(order)
+    _reserve_stock(order, lines, actor)
+    _plan_shipments(order, lines, actor)
+    lines = order_charges_sync(order=order, lines=list(order_line_items_lock(order)), actor=actor)
     order_totals_write(order=order, lines=lines, reprice=False)
-    if order.total_amount_with_taxes_cents != total_checked:
-        # Shipping costs changed the total: what depends on it (the billing address) again.
-        errors = order_place_errors(order=order, lines=lines, unpriced=[])
-        if errors:
-            raise OrderNotPlaceable(errors)
-    _authorize_payment(order)
+    errors = order_place_errors(order=order, lines=lines, unpriced=[])
+    if errors:  # shipping costs changed the total: the billing address may now be needed
+        raise OrderNotPlaceable(errors)
+    _check_payment(order)
     order_reload_after_hooks(order)
+    from_status = order.status
+    order.start_placing()
+    order.placement_errors = []
+    order.save(update_fields=["status", "placement_errors", "updated_at"])
+    order_change_event(
+        order=order, actor=actor, trigger="_place", from_status=from_status, to_status=order.status
+    )
 
+
+def _placement_finish(*, order_id: str, actor: Actor) -> Order:
+    """Steps 2 and 3 for a placing order: authorize with no lock held, then place or give back."""
+    order = Order.objects.select_related("payment_method", "market").get(pk=order_id)
+    if order.status != Order.Status.PLACING:
+        return order
+    authorization = _authorize_payment(order, actor)
+    if authorization is not None and not authorization.succeeded:
+        error = PaymentFailed(authorization)
+        error.pointer = relationship("payment_source")
+        _order_placing_failed(order_id=order_id, actor=actor, errors=[error])
+        raise error
+    with transaction.atomic():
+        locked = order_lock(order_id)
+        if locked.status != Order.Status.PLACING:
+            return locked
+        _order_placed(locked, actor=actor, trigger="_place")
+    return locked
+
+
+def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
+    """Step 3 on the locked, authorized order: placing → placed and what goes with it."""
+    lines = list(order_line_items_lock(order))
+    order_reload_after_hooks(order)
+    for shipment in order.shipments.exclude(status=Shipment.Status.CANCELLED).order_by("pk"):
+        shipment_upcoming(shipment=shipment, actor=actor)
     now = timezone.now()
     from_status = order.status
     order.place()
@@ -249,48 +333,42 @@ def _order_place_locked(order: Order, *, actor: Actor, trigger: str) -> None:
     order_topic_publish_on_commit(order=order, topic="orders.place")
 
 
+def _placement_start(order_id: str, *, actor: Actor, trigger: str) -> tuple[Order, bool]:
+    """Step 1 in its own transaction. Returns the order and whether this call started the
+    placement (False: it was placed already)."""
+    with transaction.atomic():
+        locked = order_lock(order_id)
+        if locked.status == Order.Status.PLACED:
+            return locked, False
+        if locked.status == Order.Status.PLACING:
+            raise PlacementInProgress(
+                f"Order #{locked.number} is being placed.", pointer=attribute(trigger)
+            )
+        if locked.status != Order.Status.PENDING:
+            raise transition_refused(number=locked.number, status=locked.status, trigger=trigger)
+        _placement_prepare(locked, actor=actor)
+    return locked, True
+
+
 def order_place(*, order: Order, actor: Actor) -> Order:
     """`_place`: place a pending order (spec 2.2), or start placing it in the background when
-    its `place_async` is set. Idempotent: placing a placed order changes nothing."""
-    with transaction.atomic():
-        locked = order_lock(order.pk)
-        if locked.status == Order.Status.PLACED:
-            return locked
-        if locked.status != Order.Status.PENDING:
-            raise transition_refused(number=locked.number, status=locked.status, trigger="_place")
-        if locked.place_async:
-            _order_placing_start(locked, actor=actor)
-        else:
-            _order_place_locked(locked, actor=actor, trigger="_place")
-    return locked
+    its `place_async` is set. Idempotent: placing a placed order changes nothing, and a
+    second `_place` while the first runs is refused (409) without authorizing again."""
+    if Order.objects.filter(pk=order.pk, place_async=True).exists():
+        return order_place_async(order=order, actor=actor)
+    placing, started = _placement_start(order.pk, actor=actor, trigger="_place")
+    if not started:
+        return placing
+    return _placement_finish(order_id=order.pk, actor=actor)
 
 
 def order_place_async(*, order: Order, actor: Actor) -> Order:
-    """`_place` with `place_async`: check now (so a storefront gets its 422s at once), move
-    pending → placing, and place in a background task after commit. Idempotent on a placed
-    order."""
-    with transaction.atomic():
-        locked = order_lock(order.pk)
-        if locked.status == Order.Status.PLACED:
-            return locked
-        if locked.status != Order.Status.PENDING:
-            raise transition_refused(
-                number=locked.number, status=locked.status, trigger="place_async"
-            )
-        _order_placing_start(locked, actor=actor)
-    return locked
-
-
-def _order_placing_start(order: Order, *, actor: Actor) -> None:
-    _checked_lines(order)
-    from_status = order.status
-    order.start_placing()
-    order.placement_errors = []
-    order.save(update_fields=["status", "placement_errors", "updated_at"])
-    order_change_event(
-        order=order, actor=actor, trigger="_place", from_status=from_status, to_status=order.status
-    )
-    transaction.on_commit(partial(_order_placement_enqueue, order_id=order.pk, actor=actor))
+    """`_place` with `place_async`: check and reserve now (so a storefront gets its 422s at
+    once), move pending → placing, and authorize and place in a background task after commit."""
+    placing, started = _placement_start(order.pk, actor=actor, trigger="_place")
+    if started:
+        transaction.on_commit(partial(_order_placement_enqueue, order_id=order.pk, actor=actor))
+    return placing
 
 
 def _order_placement_enqueue(*, order_id: str, actor: Actor) -> None:
@@ -305,16 +383,9 @@ def order_place_complete(*, order_id: str, actor: Actor) -> Order:
     """The background half of `place_async`: placing → placed, or back to pending with the
     reasons recorded in `placement_errors`. Safe to run twice: only a placing order moves."""
     try:
-        with transaction.atomic():
-            locked = order_lock(order_id)
-            if locked.status != Order.Status.PLACING:
-                return locked
-            _order_place_locked(locked, actor=actor, trigger="_place")
-            return locked
-    except OrderNotPlaceable as exc:
-        return _order_placing_failed(order_id=order_id, actor=actor, errors=exc.errors)
-    except DomainError as exc:
-        return _order_placing_failed(order_id=order_id, actor=actor, errors=[exc])
+        return _placement_finish(order_id=order_id, actor=actor)
+    except DomainError:
+        return Order.objects.get(pk=order_id)  # recorded by _order_placing_failed
     except Exception:
         logger.exception("placing order %s failed", order_id)
         _order_placing_failed(
@@ -326,10 +397,12 @@ def order_place_complete(*, order_id: str, actor: Actor) -> Order:
 
 
 def _order_placing_failed(*, order_id: str, actor: Actor, errors: Sequence[DomainError]) -> Order:
+    """placing → pending: the reservations are released and the reasons recorded."""
     with transaction.atomic():
         locked = order_lock(order_id)
         if locked.status != Order.Status.PLACING:
             return locked
+        stock_release(order=locked, actor=actor)
         from_status = locked.status
         locked.abort_placing()
         locked.placement_errors = [error_as_dict(error) for error in errors]

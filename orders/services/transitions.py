@@ -13,65 +13,56 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from fulfillment.models import Shipment
+from fulfillment.services import shipment_cancel, stock_decrement_for_approval, stock_release
 from oms.actors import Actor
-from orders.errors import OrderTotalExceedsPlaceTotal, attribute, transition_refused
+from orders.errors import (
+    OrderNotFulfillable,
+    OrderTotalExceedsPlaceTotal,
+    attribute,
+    transition_refused,
+)
 from orders.events import order_change_event, order_topic_publish_on_commit
 from orders.locks import order_line_items_lock, order_lock
 from orders.models import Order
+from orders.services.checkout import order_fulfillment_status_sync, order_statuses_sync
 from orders.services.orders import order_reload_after_hooks, order_totals_write
+from payments import services as payments
+from payments.errors import PaymentFailed
+from payments.models import Transaction
 
-# --- hook points -----------------------------------------------------------------------------
-
-
-def _release_stock(order: Order) -> None:
-    """Release the order's stock reservations (draft ones for a cart, pending once placed)."""
-    # integrates fulfillment: stock reservations.
+# --- what the triggers ask of payments and fulfillment -----------------------------------------
 
 
-def _cancel_shipments(order: Order) -> None:
-    """Cancel the order's shipments that have not shipped."""
-    # integrates fulfillment: shipments.
-
-
-def _void_authorization(order: Order) -> None:
-    """Void what is authorized and not captured."""
-    # integrates payments: voids.
+def _cancel_shipments(order: Order, actor: Actor) -> None:
+    """Cancel the order's shipments that have not left."""
+    for shipment in order.shipments.exclude(
+        status__in=[Shipment.Status.CANCELLED, Shipment.Status.SHIPPED, Shipment.Status.DELIVERED]
+    ).order_by("pk"):
+        shipment_cancel(shipment=shipment, actor=actor)
 
 
 def _restore_promotions(order: Order) -> None:
     """Give back coupon, promotion and gift-card usage taken at placement."""
-    # integrates promotions and gift cards.
+    # integrates promotions and gift cards (a later issue): nothing is taken yet.
 
 
-def _decrement_stock(order: Order) -> None:
-    """Decrement stock and delete the reservations (unless the inventory model has
-    `manual_stock_decrement`)."""
-    # integrates fulfillment: stock.
-
-
-def _capture_payment(order: Order) -> None:
-    """Capture the whole authorized balance."""
-    # integrates payments: captures.
-
-
-def _adjust_authorization(order: Order) -> None:
-    """After editing: void what the new, lower total no longer needs."""
-    # integrates payments: partial voids.
-
-
-def _refund_payment(order: Order) -> None:
-    """Refund everything captured."""
-    # integrates payments: refunds.
+def _money_refused(transactions: list[Transaction]) -> None:
+    failed = [txn for txn in transactions if not txn.succeeded]
+    if failed:
+        raise PaymentFailed(failed[0])
 
 
 def _check_fulfillable(order: Order) -> None:
     """`_fulfill` requires every shipment to be cancelled, shipped or delivered."""
-    # integrates fulfillment: shipments.
-
-
-def _sync_payment_and_fulfillment_status(order: Order, *, actor: Actor, trigger: str) -> None:
-    """Write `payment_status_for(...)` and `fulfillment_status_for(...)` (with their events)."""
-    # integrates payments and fulfillment: the derived statuses (spec 2.3, 2.4).
+    open_shipments = order.shipments.exclude(
+        status__in=[Shipment.Status.CANCELLED, Shipment.Status.SHIPPED, Shipment.Status.DELIVERED]
+    )
+    if open_shipments.exists():
+        raise OrderNotFulfillable(
+            f"Order #{order.number} still has shipments to send.",
+            pointer=attribute("_fulfill"),
+        )
 
 
 # --- the triggers ----------------------------------------------------------------------------
@@ -100,25 +91,30 @@ def order_pending(*, order: Order, actor: Actor) -> Order:
 
 
 def order_cancel(*, order: Order, actor: Actor) -> Order:
-    """`_cancel`: an abandoned cart (pending), or a placed order — its authorization voided,
-    its stock released, its promotions' usage given back. An approved order is cancelled by a
-    full refund (`order_refund`) instead."""
+    """`_cancel`: an abandoned cart (pending), or a placed order — its authorization voided
+    (first, with no lock held: if the void fails the order stays as it was), its stock
+    released, its shipments cancelled. An approved order is cancelled by a full refund."""
+    current = Order.objects.get(pk=order.pk)
+    if current.status not in (Order.Status.PENDING, Order.Status.PLACED):
+        raise transition_refused(number=current.number, status=current.status, trigger="_cancel")
+    if current.status == Order.Status.PLACED:
+        _money_refused(payments.order_void_all(order=current, actor=actor))
     with transaction.atomic():
         locked = order_lock(order.pk)
         from_status = locked.status
         if from_status not in (Order.Status.PENDING, Order.Status.PLACED):
             raise transition_refused(number=locked.number, status=from_status, trigger="_cancel")
         if from_status == Order.Status.PLACED:
-            _void_authorization(locked)
-            _cancel_shipments(locked)
+            _cancel_shipments(locked, actor)
             _restore_promotions(locked)
-        _release_stock(locked)
+        stock_release(order=locked, actor=actor)
+        order_reload_after_hooks(locked)
         locked.cancel()
         locked.cancelled_at = timezone.now()
         locked.save(update_fields=["status", "cancelled_at", "updated_at"])
         _status_event(locked, actor=actor, trigger="_cancel", from_status=from_status)
-        _sync_payment_and_fulfillment_status(locked, actor=actor, trigger="_cancel")
         order_topic_publish_on_commit(order=locked, topic="orders.cancel")
+    payments.order_payment_status_refresh(order=locked, actor=actor)
     return locked
 
 
@@ -128,15 +124,20 @@ def _order_approve(*, order: Order, actor: Actor, trigger: str, capture: bool) -
         from_status = locked.status
         if from_status != Order.Status.PLACED:
             raise transition_refused(number=locked.number, status=from_status, trigger=trigger)
-        _decrement_stock(locked)
-        if capture:
-            _capture_payment(locked)
+        stock_decrement_for_approval(order=locked, actor=actor)
+        order_reload_after_hooks(locked)
         locked.approve()
         locked.approved_at = timezone.now()
         locked.save(update_fields=["status", "approved_at", "updated_at"])
         _status_event(locked, actor=actor, trigger=trigger, from_status=from_status)
-        _sync_payment_and_fulfillment_status(locked, actor=actor, trigger=trigger)
+        order_fulfillment_status_sync(order=locked, actor=actor, trigger=trigger)
         order_topic_publish_on_commit(order=locked, topic="orders.approve")
+    if capture:
+        # Approved first; the capture then runs with no lock held. A failed capture leaves
+        # the order approved and authorized, and answers with the gateway's reason.
+        captures = payments.order_capture_all(order=locked, actor=actor)
+        locked = order_statuses_sync(order=locked, actor=actor, trigger=trigger)
+        _money_refused(captures)
     return locked
 
 
@@ -182,7 +183,6 @@ def order_stop_editing(*, order: Order, actor: Actor) -> Order:
                 f"total ({locked.place_total_amount_cents}).",
                 pointer=attribute("total_amount_with_taxes_cents"),
             )
-        _adjust_authorization(locked)
         locked.stop_editing()
         locked.save(update_fields=["status", "updated_at"])
         _status_event(locked, actor=actor, trigger="_stop_editing", from_status=from_status)
@@ -190,14 +190,17 @@ def order_stop_editing(*, order: Order, actor: Actor) -> Order:
 
 
 def order_refund(*, order: Order, actor: Actor) -> Order:
-    """`_refund` of an approved order: everything captured is refunded and the order is
-    cancelled; a fulfillment in progress goes back to unfulfilled (spec 2.1, 2.4)."""
+    """`_refund` of an approved order: everything captured is refunded (first, with no lock
+    held) and the order is cancelled; a fulfillment in progress goes back to unfulfilled."""
+    current = Order.objects.get(pk=order.pk)
+    if current.status != Order.Status.APPROVED:
+        raise transition_refused(number=current.number, status=current.status, trigger="_refund")
+    _money_refused(payments.order_refund_all(order=current, actor=actor))
     with transaction.atomic():
         locked = order_lock(order.pk)
         from_status = locked.status
         if from_status != Order.Status.APPROVED:
             raise transition_refused(number=locked.number, status=from_status, trigger="_refund")
-        _refund_payment(locked)
         order_reload_after_hooks(locked)
         now = timezone.now()
         locked.cancel()
@@ -225,8 +228,8 @@ def order_refund(*, order: Order, actor: Actor) -> Order:
                 from_status=fulfillment_from,
                 to_status=locked.fulfillment_status,
             )
-        _sync_payment_and_fulfillment_status(locked, actor=actor, trigger="_refund")
         order_topic_publish_on_commit(order=locked, topic="orders.refund")
+    payments.order_payment_status_refresh(order=locked, actor=actor)
     return locked
 
 

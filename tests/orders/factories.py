@@ -76,10 +76,60 @@ def order_pending(
     return order
 
 
-def order_ready(*, market: Market | None = None, amount_cents: int = 1000, **data: Any) -> Order:
-    """A pending cart that can be placed: it also has billing and shipping addresses."""
+def checkout_ready(order: Order, *, card_token: str = "tok_success") -> Order:  # noqa: S107
+    """Everything `_place` needs besides the cart: the market's inventory model with stock for
+    each SKU line, a shipping method chosen for each shipment, a payment method of a test
+    gateway and a card (`card_token` decides the gateway's answer)."""
+    from fulfillment.models import ShippingMethod, StockItem
+    from markets.services import market_save
+    from payments.models import PaymentMethod
+    from payments.services import test_payment_create
+    from tests.fulfillment import factories as stock
+    from tests.payments import factories as money
+
+    market = order.market
+    if market.inventory_model_id is None:
+        inventory_model = stock.InventoryModelFactory.create()
+        stock.InventoryStockLocationFactory.create(inventory_model=inventory_model, priority=1)
+        market.inventory_model = inventory_model
+        market_save(market=market)
+    location = market.inventory_model.inventory_stock_locations.order_by("priority").first()
+    for line in order.line_items.filter(item_type="skus").select_related("sku"):
+        if not StockItem.objects.filter(
+            sku=line.sku, stock_location=location.stock_location
+        ).exists():
+            stock.StockItemFactory.create(
+                sku=line.sku, stock_location=location.stock_location, quantity=1000
+            )
+    method = ShippingMethod.objects.filter(market=market).first() or (
+        stock.ShippingMethodFactory.create(market=market, price_amount_cents=0)
+    )
+    order = services.order_refresh(order=order, actor=STAFF)
+    for shipment in order.shipments.all():
+        services.order_shipment_shipping_method_set(
+            shipment=shipment, shipping_method=method, actor=STOREFRONT
+        )
+    payment_method = PaymentMethod.objects.filter(
+        market=market, currency_code=order.currency_code
+    ).first() or money.PaymentMethodFactory.create(market=market, currency_code=order.currency_code)
+    order = services.order_update(
+        order=order, actor=STOREFRONT, data={"payment_method": payment_method}
+    )
+    test_payment_create(order=order, token=card_token)
+    order.refresh_from_db()
+    return order
+
+
+def order_ready(
+    *,
+    market: Market | None = None,
+    amount_cents: int = 1000,
+    card_token: str = "tok_success",
+    **data: Any,  # noqa: S107
+) -> Order:
+    """A pending cart that can be placed: addresses, stock, shipping and payment included."""
     order = order_pending(market=market, amount_cents=amount_cents, **data)
-    return services.order_update(
+    order = services.order_update(
         order=order,
         actor=STOREFRONT,
         data={
@@ -87,6 +137,7 @@ def order_ready(*, market: Market | None = None, amount_cents: int = 1000, **dat
             "_shipping_address_same_as_billing": True,
         },
     )
+    return checkout_ready(order, card_token=card_token)
 
 
 def order_in_status(status: str, **kwargs: Any) -> Order:
