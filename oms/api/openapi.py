@@ -442,37 +442,39 @@ def build_schema(base_path: str = "/api") -> dict[str, Any]:
             },
         }
         for rel_name, rel in view.serializer_class.relationships.items():
-            if rel.type not in ResourceViewSet.registry:
+            served = rel.type in ResourceViewSet.registry
+            if not served and rel.many:
                 # the related type's API is not served (yet): both endpoints answer 404
                 continue
-            target = f"{rel.type}_list_document" if rel.many else f"{rel.type}_document"
-            related_schema: dict[str, Any] = ref(target)
-            if not rel.many:
-                related_schema = {
-                    "oneOf": [
-                        ref(target),
-                        {
-                            "type": "object",
-                            "properties": {"data": {"nullable": True, "type": "object"}},
+            if served:  # a to-one of a type not served yet has only its linkage
+                target = f"{rel.type}_list_document" if rel.many else f"{rel.type}_document"
+                related_schema: dict[str, Any] = ref(target)
+                if not rel.many:
+                    related_schema = {
+                        "oneOf": [
+                            ref(target),
+                            {
+                                "type": "object",
+                                "properties": {"data": {"nullable": True, "type": "object"}},
+                            },
+                        ]
+                    }
+                paths[f"{base_path}/{name}/{{id}}/{rel_name}"] = {
+                    "get": {
+                        "operationId": f"{name}_{rel_name}",
+                        "tags": [name],
+                        "summary": f"The {rel_name.replace('_', ' ')} of one of the {title}",
+                        "parameters": [id_param],
+                        "security": security,
+                        "responses": {
+                            "200": {
+                                "description": "The related resource(s)",
+                                "content": content(related_schema),
+                            },
+                            **error_responses("400", "401", "404", "406"),
                         },
-                    ]
+                    }
                 }
-            paths[f"{base_path}/{name}/{{id}}/{rel_name}"] = {
-                "get": {
-                    "operationId": f"{name}_{rel_name}",
-                    "tags": [name],
-                    "summary": f"The {rel_name.replace('_', ' ')} of one of the {title}",
-                    "parameters": [id_param],
-                    "security": security,
-                    "responses": {
-                        "200": {
-                            "description": "The related resource(s)",
-                            "content": content(related_schema),
-                        },
-                        **error_responses("400", "401", "404", "406"),
-                    },
-                }
-            }
             linkage = (
                 {"type": "array", "items": identifier(rel.type)}
                 if rel.many

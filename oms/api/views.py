@@ -31,15 +31,33 @@ from oms.api.permissions import CATALOG, Forbidden, Policy, principal_of
 from oms.api.principal import Principal
 from oms.api.registry import SERIALIZERS
 from oms.api.renderers import raw_document
-from oms.api.serializers import Relationship, ResourceSerializer
+from oms.api.serializers import Relationship, ResourceSerializer, include_names
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def include_lookups(serializer_class: Any, includes: set[str]) -> tuple[list[str], list[str]]:
-    """The select_related and prefetch_related lookups that render `includes`."""
+def include_lookups(
+    serializer_class: Any,
+    includes: set[str],
+    names: set[str] | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> tuple[list[str], list[str]]:
+    """The select_related and prefetch_related lookups that render `includes`.
+
+    A rendered resource, root or included, carries the linkage of each of its to-many
+    relationships whose name appears anywhere in `include` (`names`, see `include_names`), so
+    those are prefetched too; `skip` names root relationships the caller prefetches itself."""
+    if names is None:
+        names = {segment for path in includes for segment in path.split(".")}
     select: list[str] = []
     prefetch: list[str] = []
+
+    def linkage(current: Any, orm: list[str]) -> None:
+        for name, relationship in current.relationships.items():
+            if relationship.many and name in names and (orm or name not in skip):
+                prefetch.append("__".join([*orm, relationship.source or name]))
+
+    linkage(serializer_class, [])
     for path in sorted(includes):
         current = serializer_class
         orm: list[str] = []
@@ -54,6 +72,7 @@ def include_lookups(serializer_class: Any, includes: set[str]) -> tuple[list[str
             lookup = "__".join(orm)
             needs = [f"{lookup}__{need}" for need in getattr(current.Meta, "select_related", ())]
             (prefetch if through_many else select).extend([lookup, *needs])
+            linkage(current, orm)
     return list(dict.fromkeys(select)), list(dict.fromkeys(prefetch))
 
 
@@ -135,13 +154,19 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
     def with_includes(self, queryset: QuerySet[Any], includes: set[str]) -> QuerySet[Any]:
         """Preload what `include` renders, so a page costs the same queries whatever it holds:
         chains of to-one relationships are joined, anything past a to-many is prefetched."""
+        scoped: set[str] = set()
         if not self.principal.is_integration:
             scoped = {path.split(".")[0] for path in includes} & self.scoped_includes
             for name in sorted(scoped):
                 nested = {p.split(".", 1)[1] for p in includes if p.startswith(f"{name}.")}
                 queryset = queryset.prefetch_related(self.scoped_prefetch(name, nested))
             includes = {path for path in includes if path.split(".")[0] not in scoped}
-        select, prefetch = include_lookups(self.serializer_class, includes)
+        select, prefetch = include_lookups(
+            self.serializer_class,
+            includes,
+            names=include_names(self.request),
+            skip=frozenset(scoped),
+        )
         if select:
             queryset = queryset.select_related(*select)
         if prefetch:
