@@ -113,6 +113,7 @@ class MarketView(ResourceViewSet):
         merchant_id="merchant__id",
         price_list_id="price_list__id",
         customer_group_id="customer_group__id",
+        inventory_model_id="inventory_model__id",
     )
     sortable = fields("name", "code", "disabled_at", "number")
     triggers = {
@@ -166,8 +167,8 @@ class SkuView(ResourceViewSet):
         shipping_category_name="shipping_category__name",
     )
     sortable = fields("code", "name", "do_not_ship", "do_not_track")
-    # a storefront's included prices are its market's only
-    scoped_includes = frozenset({"prices"})
+    # a storefront's included prices and stock items are its market's only
+    scoped_includes = frozenset({"prices", "stock_items"})
 
     def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
         if principal.is_integration:
