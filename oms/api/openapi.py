@@ -450,8 +450,9 @@ def build_schema(base_path: str = "/api") -> dict[str, Any]:
                 target = f"{rel.type}_list_document" if rel.many else f"{rel.type}_document"
                 related_schema: dict[str, Any] = ref(target)
                 if not rel.many:
+                    # anyOf: a document with a resource also satisfies the loose second shape
                     related_schema = {
-                        "oneOf": [
+                        "anyOf": [
                             ref(target),
                             {
                                 "type": "object",
