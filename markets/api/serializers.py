@@ -126,6 +126,7 @@ class MarketSerializer(ResourceSerializer):
         "merchant": Relationship("merchants", writable="both", required=True),
         "price_list": Relationship("price_lists", writable="both", required=True),
         "customer_group": Relationship("customer_groups", writable="both"),
+        "inventory_model": Relationship("inventory_models", writable="both"),
     }
     private = serializers.BooleanField(read_only=True)
     _disable = serializers.BooleanField(write_only=True, required=False)
@@ -163,6 +164,7 @@ class MarketSerializer(ResourceSerializer):
             "merchant",
             "price_list",
             "customer_group",
+            "inventory_model",
             "_disable",
             "_enable",
         )
@@ -194,6 +196,7 @@ class SkuSerializer(ResourceSerializer):
     relationships = {
         "shipping_category": Relationship("shipping_categories", writable="both", required=True),
         "prices": Relationship("prices", many=True, reverse="sku"),
+        "stock_items": Relationship("stock_items", many=True, reverse="sku"),
     }
     weight = serializers.FloatField(required=False, allow_null=True, min_value=0)
 

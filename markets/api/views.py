@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, Model, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, Model, OuterRef, QuerySet
 
 from markets import services
 from markets.api import serializers as s
 from markets.models import Market, Price
 from oms.api.permissions import BACK_OFFICE, CATALOG, SINGLETON, Policy
 from oms.api.principal import Principal
-from oms.api.views import ResourceViewSet, include_lookups
+from oms.api.views import ResourceViewSet
 
 COMMON = {
     "id": "id",
@@ -113,6 +113,7 @@ class MarketView(ResourceViewSet):
         merchant_id="merchant__id",
         price_list_id="price_list__id",
         customer_group_id="customer_group__id",
+        inventory_model_id="inventory_model__id",
     )
     sortable = fields("name", "code", "disabled_at", "number")
     triggers = {
@@ -166,6 +167,8 @@ class SkuView(ResourceViewSet):
         shipping_category_name="shipping_category__name",
     )
     sortable = fields("code", "name", "do_not_ship", "do_not_track")
+    # a storefront's included prices and stock items are its market's only
+    scoped_includes = frozenset({"prices", "stock_items"})
 
     def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
         if principal.is_integration:
@@ -175,33 +178,10 @@ class SkuView(ResourceViewSet):
         )
         return queryset.filter(Exists(priced))
 
-    def with_includes(self, queryset: QuerySet[Any], includes: set[str]) -> QuerySet[Any]:
-        if self.principal.is_integration or not any(p.split(".")[0] == "prices" for p in includes):
-            return super().with_includes(queryset, includes)
-        # a storefront's included prices are its market's only
-        price_paths = {p.split(".", 1)[1] for p in includes if p.startswith("prices.")}
-        prices = PriceView.plain_queryset().filter(
-            price_list_id__in=market_price_list_ids(self.principal)
-        )
-        prices = PriceView.include_into(prices, price_paths)
-        queryset = queryset.prefetch_related(Prefetch("prices", queryset=prices))
-        return super().with_includes(queryset, {p for p in includes if p.split(".")[0] != "prices"})
-
 
 class PriceView(ResourceViewSet):
     resource_name = "prices"
     serializer_class = s.PriceSerializer
-
-    @classmethod
-    def plain_queryset(cls) -> QuerySet[Any]:
-        return Price.objects.select_related(*cls.serializer_class.Meta.select_related)
-
-    @classmethod
-    def include_into(cls, queryset: QuerySet[Any], includes: set[str]) -> QuerySet[Any]:
-        select, prefetch = include_lookups(cls.serializer_class, includes)
-        if select:
-            queryset = queryset.select_related(*select)
-        return queryset.prefetch_related(*prefetch) if prefetch else queryset
 
     policy = CATALOG
     filterable = fields(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from django.db.models import Model
@@ -31,7 +32,12 @@ class Relationship:
     `type`: the related resource type (e.g. "skus"); `source`: the model attribute when it differs
     from the name; `many`: to-many; `writable`: "create", "update", "both" or "" (read only);
     `reverse`: for to-many, the related model's field pointing back (used by related endpoints);
-    `required`: must be given on create.
+    `required`: must be given on create; `private`: only integrations may include it (it
+    exposes ids a storefront must not learn, such as other customers' orders).
+
+    The related type may have no serializer in `oms.api.registry` yet (e.g. "shipments", served
+    by another app's API): the linkage still renders with the declared type, and `include` and
+    the related endpoint start working once that app registers it.
     """
 
     type: str
@@ -40,6 +46,19 @@ class Relationship:
     writable: str = ""
     reverse: str | None = None
     required: bool = False
+    private: bool = False
+
+
+class DeclaredTypeRelatedField(ResourceRelatedField):
+    """A relationship field whose resource type is the declared one, whether or not the related
+    type's serializer is registered (the library would otherwise fall back to the model's name)."""
+
+    def __init__(self, *, resource_type: str, **kwargs: Any):
+        self.resource_type = resource_type
+        super().__init__(**kwargs)
+
+    def get_resource_type_from_included_serializer(self) -> str:
+        return self.resource_type
 
 
 class TypedMethodField(serializers.SerializerMethodField):
@@ -58,14 +77,16 @@ class MoneyFloatField(serializers.Field):
     def __init__(
         self, cents_attribute: str, currency_attribute: str = "currency_code", **kwargs: Any
     ):
+        # `currency_attribute` may be dotted ("shipping_method.currency_code")
         self.cents_attribute = cents_attribute
         self.currency_attribute = currency_attribute
         super().__init__(read_only=True, source="*", **kwargs)
 
+    def currency(self, instance: Any) -> Any:
+        return attrgetter(self.currency_attribute)(instance)
+
     def to_representation(self, instance: Any) -> float | None:
-        return cents_to_float(
-            getattr(instance, self.cents_attribute), getattr(instance, self.currency_attribute)
-        )
+        return cents_to_float(getattr(instance, self.cents_attribute), self.currency(instance))
 
 
 class FormattedMoneyField(MoneyFloatField):
@@ -74,9 +95,7 @@ class FormattedMoneyField(MoneyFloatField):
     openapi_schema = {"type": "string"}
 
     def to_representation(self, instance: Any) -> str:  # type: ignore[override]
-        return format_money(
-            getattr(instance, self.cents_attribute), getattr(instance, self.currency_attribute)
-        )
+        return format_money(getattr(instance, self.cents_attribute), self.currency(instance))
 
 
 def money_fields(name: str, cents_attribute: str | None = None) -> dict[str, serializers.Field]:
@@ -139,7 +158,12 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                 )
             )
             cls.included_serializers = LazySerializersDict(
-                cls, {name: SERIALIZERS[rel.type] for name, rel in cls.relationships.items()}
+                cls,
+                {
+                    name: SERIALIZERS[rel.type]
+                    for name, rel in cls.relationships.items()
+                    if rel.type in SERIALIZERS
+                },
             )
 
     def get_fields(self) -> dict[str, Any]:
@@ -161,7 +185,8 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                 link_kwargs["source"] = rel.source
             if rel.many:
                 if name in included:
-                    fields[name] = ResourceRelatedField(
+                    fields[name] = DeclaredTypeRelatedField(
+                        resource_type=rel.type,
                         many=True,
                         read_only=True,
                         model=self._related_model(rel, name),
@@ -172,7 +197,8 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                 continue
             model = self._related_model(rel, name)
             if rel.writable:
-                fields[name] = ResourceRelatedField(
+                fields[name] = DeclaredTypeRelatedField(
+                    resource_type=rel.type,
                     queryset=model._default_manager.all(),
                     required=False,
                     allow_null=not rel.required,
@@ -180,7 +206,9 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                     **link_kwargs,
                 )
             else:
-                fields[name] = ResourceRelatedField(read_only=True, model=model, **link_kwargs)
+                fields[name] = DeclaredTypeRelatedField(
+                    resource_type=rel.type, read_only=True, model=model, **link_kwargs
+                )
         return fields
 
     def get_validators(self) -> list[Any]:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Prefetch, QuerySet
 from django.http import Http404
 from django.utils.module_loading import import_string
 from rest_framework import status, viewsets
@@ -27,26 +27,44 @@ from oms.actors import Actor
 from oms.api.errors import BadRequest
 from oms.api.filtering import RansackFilterBackend, SortBackend, check_query_parameters
 from oms.api.idempotency import IdempotencyMixin
-from oms.api.permissions import CATALOG, Policy, principal_of
+from oms.api.permissions import CATALOG, Forbidden, Policy, principal_of
 from oms.api.principal import Principal
 from oms.api.registry import SERIALIZERS
 from oms.api.renderers import raw_document
-from oms.api.serializers import Relationship, ResourceSerializer
+from oms.api.serializers import Relationship, ResourceSerializer, include_names
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
-def include_lookups(serializer_class: Any, includes: set[str]) -> tuple[list[str], list[str]]:
-    """The select_related and prefetch_related lookups that render `includes`."""
+def include_lookups(
+    serializer_class: Any,
+    includes: set[str],
+    names: set[str] | None = None,
+    skip: frozenset[str] = frozenset(),
+) -> tuple[list[str], list[str]]:
+    """The select_related and prefetch_related lookups that render `includes`.
+
+    A rendered resource, root or included, carries the linkage of each of its to-many
+    relationships whose name appears anywhere in `include` (`names`, see `include_names`), so
+    those are prefetched too; `skip` names root relationships the caller prefetches itself."""
+    if names is None:
+        names = {segment for path in includes for segment in path.split(".")}
     select: list[str] = []
     prefetch: list[str] = []
+
+    def linkage(current: Any, orm: list[str]) -> None:
+        for name, relationship in current.relationships.items():
+            if relationship.many and name in names and (orm or name not in skip):
+                prefetch.append("__".join([*orm, relationship.source or name]))
+
+    linkage(serializer_class, [])
     for path in sorted(includes):
         current = serializer_class
         orm: list[str] = []
         through_many = False
         for segment in path.split("."):
             relationship = current.relationships.get(segment)
-            if relationship is None:
+            if relationship is None or relationship.type not in SERIALIZERS:
                 break  # the serializer's include validation reports it
             orm.append(relationship.source or segment)
             through_many = through_many or relationship.many
@@ -54,7 +72,21 @@ def include_lookups(serializer_class: Any, includes: set[str]) -> tuple[list[str
             lookup = "__".join(orm)
             needs = [f"{lookup}__{need}" for need in getattr(current.Meta, "select_related", ())]
             (prefetch if through_many else select).extend([lookup, *needs])
+            linkage(current, orm)
     return list(dict.fromkeys(select)), list(dict.fromkeys(prefetch))
+
+
+def include_relationships(serializer_class: Any, path: str) -> list[Relationship]:
+    """The relationships an include path walks through, as far as they are known."""
+    walked: list[Relationship] = []
+    current = serializer_class
+    for segment in path.split("."):
+        relationship = current.relationships.get(segment)
+        if relationship is None or relationship.type not in SERIALIZERS:
+            break
+        walked.append(relationship)
+        current = import_string(SERIALIZERS[relationship.type])
+    return walked
 
 
 class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
@@ -70,6 +102,9 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
     registry: ClassVar[dict[str, type[ResourceViewSet]]] = {}
     # set when this view serves a related endpoint: narrows the list to the parent's children
     parent_filter: dict[str, Any] | None = None
+    # to-many relationships whose included records a storefront sees only as their own
+    # endpoint would show them (a SKU's prices and stock items: its market's only)
+    scoped_includes: ClassVar[frozenset[str]] = frozenset()
 
     # --- scoping -------------------------------------------------------------------------
     @property
@@ -104,17 +139,50 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         queryset = self.scope_queryset(self.base_queryset(), self.principal)
         if self.parent_filter:
             queryset = queryset.filter(**self.parent_filter)
-        return self.with_includes(queryset, set(get_included_resources(self.request)))
+        includes = set(get_included_resources(self.request))
+        self.check_includes(includes)
+        return self.with_includes(queryset, includes)
+
+    def check_includes(self, includes: set[str]) -> None:
+        """Only integrations may include a private relationship, at any depth."""
+        if self.principal.is_integration:
+            return
+        for path in includes:
+            if any(rel.private for rel in include_relationships(self.serializer_class, path)):
+                raise Forbidden(f"You are not authorized to include {path}.")
 
     def with_includes(self, queryset: QuerySet[Any], includes: set[str]) -> QuerySet[Any]:
         """Preload what `include` renders, so a page costs the same queries whatever it holds:
         chains of to-one relationships are joined, anything past a to-many is prefetched."""
-        select, prefetch = include_lookups(self.serializer_class, includes)
+        scoped: set[str] = set()
+        if not self.principal.is_integration:
+            scoped = {path.split(".")[0] for path in includes} & self.scoped_includes
+            for name in sorted(scoped):
+                nested = {p.split(".", 1)[1] for p in includes if p.startswith(f"{name}.")}
+                queryset = queryset.prefetch_related(self.scoped_prefetch(name, nested))
+            includes = {path for path in includes if path.split(".")[0] not in scoped}
+        select, prefetch = include_lookups(
+            self.serializer_class,
+            includes,
+            names=include_names(self.request),
+            skip=frozenset(scoped),
+        )
         if select:
             queryset = queryset.select_related(*select)
         if prefetch:
             queryset = queryset.prefetch_related(*prefetch)
         return queryset
+
+    def scoped_prefetch(self, name: str, includes: set[str]) -> Prefetch[Any]:
+        """Prefetch the to-many `name` through the related view's own scope and includes."""
+        relationship = self.serializer_class.relationships[name]
+        view = self.registry[relationship.type](
+            request=self.request, format_kwarg=None, action="list", kwargs={}
+        )
+        children = view.scope_queryset(view.base_queryset(), self.principal)
+        return Prefetch(
+            relationship.source or name, queryset=view.with_includes(children, includes)
+        )
 
     def relationship_names(self) -> set[str]:
         return set(self.serializer_class.relationships)
@@ -217,14 +285,16 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return method(instance, value)
 
     # --- related and relationship endpoints ------------------------------------------------
-    def _relationship(self, name: str) -> Relationship:
+    def _relationship(self, name: str, *, needs_view: bool) -> Relationship:
         relationship = self.serializer_class.relationships.get(name)
         if relationship is None:
             raise Http404
+        if needs_view and relationship.type not in self.registry:
+            raise Http404  # the related type's API is not served (yet)
         return relationship
 
     def related(self, request: Request, pk: str, related_field: str) -> Response:
-        relationship = self._relationship(related_field)
+        relationship = self._relationship(related_field, needs_view=True)
         parent = self.get_object()
         target_view = self.target_view(
             relationship, request, "list" if relationship.many else "retrieve"
@@ -240,7 +310,9 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return target_view.retrieve(request)
 
     def relationship(self, request: Request, pk: str, related_field: str) -> Response:
-        relationship = self._relationship(related_field)
+        relationship = self._relationship(related_field, needs_view=False)
+        if relationship.many and relationship.type not in self.registry:
+            raise Http404  # a to-many's identifiers are scoped by the related type's view
         parent = self.get_object()
         if relationship.many:
             target_view = self.target_view(relationship, request, "list")

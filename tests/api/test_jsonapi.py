@@ -140,7 +140,7 @@ def test_dotted_include(as_role, catalog):
 
 
 def test_unknown_include_is_400(as_role, catalog):
-    response = as_role("sales_channel").get("/api/skus?include=stock_items")
+    response = as_role("sales_channel").get("/api/skus?include=sku_options")
     assert response.status_code == 400
 
 

@@ -3,6 +3,8 @@ response conforms to the schema (status, content type, body)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -77,3 +79,50 @@ def test_every_operation_answers_within_its_schema(api_schema, admin_token):
             case.validate_response(response, checks=CHECKS)
 
         fuzz()
+
+
+@pytest.mark.django_db
+def test_operations_on_existing_records_answer_within_their_schema(api_schema, admin_token):
+    """Random ids only ever meet 404s: read and update real records of the catalog and of
+    fulfillment too (their related endpoints, triggers and validation)."""
+    from markets.models import Market
+    from tests.api.test_fulfillment_api import build_world
+
+    market = Market.objects.get(code="eu")
+    world = build_world(market)
+    records = {resource: record for resource, record in world.items() if hasattr(record, "pk")}
+    records.update({"markets": market, "skus": world["sku"]})
+    headers = {"Authorization": f"Bearer {admin_token}", "Accept": JSONAPI}
+    operations = [
+        operation
+        for operation in (result.ok() for result in api_schema.get_all_operations())
+        if "{id}" in operation.path
+        and operation.method.upper() != "DELETE"
+        and operation.path.split("/")[2] in records
+    ]
+    assert len(operations) > 50
+
+    for operation in operations:
+        fuzz_record(operation, records[operation.path.split("/")[2]].pk, headers)
+
+
+def fuzz_record(operation: Any, record_id: str, headers: dict[str, str]) -> None:
+    """Fuzz one operation on the record `record_id` (the path's id and the document's)."""
+
+    @given(case=operation.as_strategy())
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def fuzz(case: schemathesis.Case) -> None:
+        case.path_parameters = {**(case.path_parameters or {}), "id": record_id}
+        data = case.body.get("data") if isinstance(case.body, dict) else None
+        if isinstance(data, dict):
+            data["id"] = record_id
+        response = case.call(headers=headers)
+        case.validate_response(response, checks=CHECKS)
+
+    fuzz()
