@@ -683,7 +683,7 @@ def shipments_build(
             key = (location.pk, allocation.line.sku.shipping_category_id)
             groups.setdefault(key, []).append(allocation)
         if existing and _existing_plan_key(existing) == _shipment_plan_key(groups):
-            return existing
+            return sorted(existing, key=lambda shipment: shipment.number)
 
         previous_methods = {
             (
@@ -772,9 +772,10 @@ def _fire(*, order: Order, shipment: Shipment, trigger: str, actor: Actor) -> No
             f"Shipment {shipment.number} is {shipment.status}: {trigger} is not allowed.",
             pointer=f"/data/attributes/{trigger}",
         )
-    if (
-        trigger in Shipment.TRIGGERS_NEEDING_FULFILLMENT
-        and order.fulfillment_status != Order.FulfillmentStatus.IN_PROGRESS
+    if trigger in Shipment.TRIGGERS_NEEDING_FULFILLMENT and order.fulfillment_status not in (
+        Order.FulfillmentStatus.IN_PROGRESS,
+        # every shipment shipped makes the order fulfilled; they may still be delivered
+        *((Order.FulfillmentStatus.FULFILLED,) if trigger == "_deliver" else ()),
     ):
         raise FulfillmentNotInProgress(
             f"Order {order.number}'s fulfillment is {order.fulfillment_status}: {trigger} needs "

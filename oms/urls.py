@@ -16,5 +16,6 @@ urlpatterns = [
     path("api/docs/", docs_view, name="api-docs"),
     path("api/", include("markets.api.urls")),
     path("api/", include("payments.api.urls")),
+    path("api/", include("orders.api.urls")),
     path("api/", include("fulfillment.api.urls")),
 ]

@@ -13,6 +13,7 @@ from oms.api.pagination import MAX_PAGE_SIZE
 from oms.api.serializers import (
     COMMON_READ_ONLY,
     MoneyFloatField,
+    Relationship,
     ResourceSerializer,
     TypedMethodField,
 )
@@ -441,7 +442,14 @@ def build_schema(base_path: str = "/api") -> dict[str, Any]:
                 },
             },
         }
-        for rel_name, rel in view.serializer_class.relationships.items():
+        relationships = {
+            **view.serializer_class.relationships,
+            **{
+                name: Relationship(resource_type, many=True)
+                for name, resource_type in view.computed_relationships.items()
+            },
+        }
+        for rel_name, rel in relationships.items():
             served = rel.type in ResourceViewSet.registry
             if not served and rel.many:
                 # the related type's API is not served (yet): both endpoints answer 404

@@ -33,4 +33,12 @@ SERIALIZERS: dict[str, str] = {
     "delivery_lead_times": "fulfillment.api.serializers.DeliveryLeadTimeSerializer",
     "stock_line_items": "fulfillment.api.serializers.StockLineItemSerializer",
     "parcels": "fulfillment.api.serializers.ParcelSerializer",
+    "customers": "orders.api.serializers.CustomerSerializer",
+    "customer_addresses": "orders.api.serializers.CustomerAddressSerializer",
+    "orders": "orders.api.serializers.OrderSerializer",
+    "line_items": "orders.api.serializers.LineItemSerializer",
+    "shipments": "orders.api.serializers.ShipmentSerializer",
+    "wire_transfers": "orders.api.serializers.WireTransferSerializer",
+    "external_payments": "orders.api.serializers.ExternalPaymentSerializer",
+    "test_payments": "orders.api.serializers.TestPaymentSerializer",
 }

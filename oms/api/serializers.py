@@ -10,9 +10,14 @@ from operator import attrgetter
 from typing import Any, ClassVar
 
 from django.db.models import Model
+from django.utils.module_loading import import_string
 from rest_framework import serializers
 from rest_framework_json_api import serializers as jsonapi
-from rest_framework_json_api.relations import HyperlinkedRelatedField, ResourceRelatedField
+from rest_framework_json_api.relations import (
+    HyperlinkedRelatedField,
+    ResourceRelatedField,
+    SerializerMethodResourceRelatedField,
+)
 from rest_framework_json_api.serializers import LazySerializersDict
 from rest_framework_json_api.utils import get_included_resources
 
@@ -47,6 +52,8 @@ class Relationship:
     reverse: str | None = None
     required: bool = False
     private: bool = False
+    # reachable by its related endpoint only (no model attribute to render or include it from)
+    links_only: bool = False
 
 
 class DeclaredTypeRelatedField(ResourceRelatedField):
@@ -59,6 +66,27 @@ class DeclaredTypeRelatedField(ResourceRelatedField):
 
     def get_resource_type_from_included_serializer(self) -> str:
         return self.resource_type
+
+
+class DeclaredTypeMethodRelatedField(SerializerMethodResourceRelatedField):
+    """A to-many relationship computed by a serializer method, rendered with its declared type."""
+
+    def __init__(self, *, resource_type: str, **kwargs: Any):
+        self.resource_type = resource_type
+        super().__init__(**kwargs)
+
+    def get_resource_type_from_included_serializer(self) -> str:
+        return self.resource_type
+
+
+def links_field(resource_type: str, *, many: bool, **kwargs: Any) -> Any:
+    """A relationship rendered as links only; the renderer still needs the related model."""
+    field = HyperlinkedRelatedField(many=many, read_only=True, **kwargs)
+    model = import_string(SERIALIZERS[resource_type]).Meta.model
+    for target in (field, getattr(field, "child_relation", None)):
+        if target is not None:
+            target.model = model
+    return field
 
 
 class TypedMethodField(serializers.SerializerMethodField):
@@ -129,6 +157,8 @@ class ResourceSerializer(jsonapi.ModelSerializer):
 
     relationships: ClassVar[dict[str, Relationship]] = {}
     included_serializers: ClassVar[Any] = {}
+    # to-many relationships computed by a method: name -> (method name, resource type)
+    computed_relationships: ClassVar[dict[str, tuple[str, str]]] = {}
     # fields built by helpers such as `money_fields`, declared like class attributes
     computed_fields: ClassVar[dict[str, serializers.Field]] = {}
 
@@ -154,7 +184,14 @@ class ResourceSerializer(jsonapi.ModelSerializer):
         if resource:
             meta.fields = tuple(
                 dict.fromkeys(
-                    ("url", *COMMON_READ_ONLY, *meta.fields, *COMMON_WRITABLE, *cls.relationships)
+                    (
+                        "url",
+                        *COMMON_READ_ONLY,
+                        *meta.fields,
+                        *cls.computed_fields,
+                        *COMMON_WRITABLE,
+                        *(name for name, rel in cls.relationships.items() if not rel.links_only),
+                    )
                 )
             )
             cls.included_serializers = LazySerializersDict(
@@ -162,7 +199,12 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                 {
                     name: SERIALIZERS[rel.type]
                     for name, rel in cls.relationships.items()
-                    if rel.type in SERIALIZERS
+                    if rel.type in SERIALIZERS and not rel.links_only
+                }
+                | {
+                    name: SERIALIZERS[resource_type]
+                    for name, (_, resource_type) in cls.computed_relationships.items()
+                    if resource_type in SERIALIZERS
                 },
             )
 
@@ -183,6 +225,10 @@ class ResourceSerializer(jsonapi.ModelSerializer):
             }
             if rel.source and rel.source != name:
                 link_kwargs["source"] = rel.source
+            if rel.links_only:
+                link_kwargs["source"] = "*"
+                fields[name] = links_field(rel.type, many=rel.many, **link_kwargs)
+                continue
             if rel.many:
                 if name in included:
                     fields[name] = DeclaredTypeRelatedField(
@@ -209,6 +255,23 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                 fields[name] = DeclaredTypeRelatedField(
                     resource_type=rel.type, read_only=True, model=model, **link_kwargs
                 )
+        for name, (method_name, resource_type) in self.computed_relationships.items():
+            computed_links = {
+                "self_link_view_name": f"{resource}-relationships",
+                "related_link_view_name": f"{resource}-related",
+                "related_link_url_kwarg": "pk",
+            }
+            if name in included:
+                fields[name] = DeclaredTypeMethodRelatedField(
+                    resource_type=resource_type,
+                    many=True,
+                    read_only=True,
+                    method_name=method_name,
+                    model=import_string(SERIALIZERS[resource_type]).Meta.model,
+                    **computed_links,
+                )
+            else:
+                fields[name] = links_field(resource_type, many=True, source="*", **computed_links)
         return fields
 
     def get_validators(self) -> list[Any]:

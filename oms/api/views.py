@@ -10,7 +10,7 @@ that create, update and delete it. List, retrieve, the related endpoints
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from django.db import transaction
@@ -87,6 +87,18 @@ def include_relationships(serializer_class: Any, path: str) -> list[Relationship
         walked.append(relationship)
         current = import_string(SERIALIZERS[relationship.type])
     return walked
+
+
+class NestedListMixin:
+    """Storefronts list these only through their parent (e.g. `/api/orders/{id}/line_items`):
+    a bare list would show other carts' records."""
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        view: Any = self
+        if not view.principal.is_integration and not view.parent_filter:
+            raise Forbidden("List them through their parent resource: /api/orders/{id}/...")
+        response: Response = super().list(request, *args, **kwargs)  # type: ignore[misc]
+        return response
 
 
 class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
@@ -293,7 +305,26 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
             raise Http404  # the related type's API is not served (yet)
         return relationship
 
+    # to-many relationships computed by `computed_related_ids` (name -> resource type), such as
+    # an order's `available_payment_methods`
+    computed_relationships: ClassVar[Mapping[str, str]] = {}
+
+    def computed_related_ids(self, name: str, parent: Model) -> Sequence[str]:
+        raise NotImplementedError
+
+    def _computed_target(self, request: Request, related_field: str) -> ResourceViewSet:
+        resource_type = self.computed_relationships[related_field]
+        parent = self.get_object()
+        ids = self.computed_related_ids(related_field, parent)
+        target_view = self.target_view(Relationship(resource_type, many=True), request, "list")
+        target_view.parent_filter = {"pk__in": ids}
+        return target_view
+
     def related(self, request: Request, pk: str, related_field: str) -> Response:
+        if related_field in self.computed_relationships:
+            target_view = self._computed_target(request, related_field)
+            self.resource_name = target_view.resource_name  # type: ignore[misc]
+            return target_view.list(request)
         relationship = self._relationship(related_field, needs_view=True)
         parent = self.get_object()
         target_view = self.target_view(
@@ -310,6 +341,16 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return target_view.retrieve(request)
 
     def relationship(self, request: Request, pk: str, related_field: str) -> Response:
+        if related_field in self.computed_relationships:
+            target_view = self._computed_target(request, related_field)
+            ids = target_view.get_queryset().values_list("pk", flat=True)
+            resource_type = self.computed_relationships[related_field]
+            return raw_document(
+                {
+                    "data": [{"type": resource_type, "id": str(i)} for i in ids],
+                    "links": self.relationship_links(pk, related_field),
+                }
+            )
         relationship = self._relationship(related_field, needs_view=False)
         if relationship.many and relationship.type not in self.registry:
             raise Http404  # a to-many's identifiers are scoped by the related type's view

@@ -17,7 +17,10 @@ from oms.actors import Actor
 from orders.errors import InvalidAttribute, attribute
 from orders.models import Order
 from orders.services.checkout import (
+    order_authorization_capture,
+    order_authorization_void,
     order_capture,
+    order_capture_refund,
     order_shipment_shipping_method_set,
     order_shipment_trigger,
     payment_source_of,
@@ -101,8 +104,11 @@ __all__ = [
     "order_approve",
     "order_approve_and_capture",
     "order_archive",
+    "order_authorization_capture",
+    "order_authorization_void",
     "order_cancel",
     "order_capture",
+    "order_capture_refund",
     "order_create",
     "order_drafts_purge",
     "order_fulfill",

@@ -37,6 +37,7 @@ from payments.models import (
     ExternalPayment,
     PaymentMethod,
     TestPayment,
+    Transaction,
     WireTransfer,
 )
 
@@ -191,6 +192,49 @@ def order_capture(*, order: Order, actor: Actor, idempotency_key: str | None = N
 
         raise PaymentFailed(failed[0])
     return locked
+
+
+def order_authorization_capture(
+    *,
+    authorization: Transaction,
+    amount_cents: int | None,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """`_capture` on one authorization (partial with an amount), then the order's statuses."""
+    capture = payments.authorization_capture(
+        authorization=authorization,
+        amount_cents=amount_cents,
+        actor=actor,
+        idempotency_key=idempotency_key,
+    )
+    order_statuses_sync(order=authorization.order, actor=actor, trigger="_capture")
+    return capture
+
+
+def order_authorization_void(
+    *, authorization: Transaction, actor: Actor, idempotency_key: str | None = None
+) -> Transaction:
+    void = payments.authorization_void(
+        authorization=authorization, actor=actor, idempotency_key=idempotency_key
+    )
+    order_statuses_sync(order=authorization.order, actor=actor, trigger="_void")
+    return void
+
+
+def order_capture_refund(
+    *,
+    capture: Transaction,
+    amount_cents: int | None,
+    actor: Actor,
+    idempotency_key: str | None = None,
+) -> Transaction:
+    """`_refund` of one capture (partial with an amount), then the order's statuses."""
+    refund = payments.capture_refund(
+        capture=capture, amount_cents=amount_cents, actor=actor, idempotency_key=idempotency_key
+    )
+    order_statuses_sync(order=capture.order, actor=actor, trigger="_refund")
+    return refund
 
 
 def order_shipment_shipping_method_set(

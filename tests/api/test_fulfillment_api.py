@@ -568,11 +568,16 @@ def test_sales_channel_sees_its_market_and_market_less_shipping_methods(
     assert {r["id"] for r in response.doc["data"]} == {mine.id, everywhere.id}
 
 
-def test_shipments_are_linked_but_not_served_here(as_role, world):
+def test_a_parcel_links_to_its_shipment(as_role, world):
     api = as_role("admin")
     parcel = world["parcels"]
-    assert api.get(f"/api/parcels/{parcel.id}/shipment").status_code == 404
-    assert api.get(f"/api/parcels/{parcel.id}?include=shipment").status_code == 400
+    related = api.get(f"/api/parcels/{parcel.id}/shipment")
+    assert related.status_code == 200
+    assert related.doc["data"]["id"] == world["shipment"].id
+    included = api.get(f"/api/parcels/{parcel.id}?include=shipment").doc["included"]
+    assert [(item["type"], item["id"]) for item in included] == [
+        ("shipments", world["shipment"].id)
+    ]
     response = api.get(f"/api/parcels/{parcel.id}/relationships/shipment")
     assert response.status_code == 200
     assert response.doc["data"] == {"type": "shipments", "id": world["shipment"].id}

@@ -53,16 +53,16 @@ def test_swagger_ui_is_served_from_local_assets(client):
     assert "http" not in html.replace("http-equiv", "")  # no CDN
 
 
-def test_schema_describes_fulfillment_and_links_to_types_not_served_here(schema):
+def test_schema_describes_fulfillment_and_its_links_to_shipments(schema):
     paths = schema["paths"]
     for resource in ("stock_locations", "stock_items", "shipping_methods", "parcels"):
         assert set(paths[f"/api/{resource}/{{id}}"]) == {"get", "patch", "delete"}
     assert "/api/skus/{id}/stock_items" in paths
     assert "/api/markets/{id}/inventory_model" in paths
-    # shipments are the orders API's: a parcel's linkage is documented, its related one is not
     assert "/api/parcels/{id}/relationships/shipment" in paths
-    assert "/api/parcels/{id}/shipment" not in paths
-    assert not any(path.startswith("/api/shipments") for path in paths)
+    assert "/api/parcels/{id}/shipment" in paths
+    assert "/api/shipments/{id}/available_shipping_methods" in paths
+    assert "/api/orders/{id}/available_payment_methods" in paths
     parcel = schema["components"]["schemas"]["parcels"]["properties"]["relationships"]
     assert parcel["properties"]["shipment"]["properties"]["data"]["properties"]["type"] == {
         "type": "string",

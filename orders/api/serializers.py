@@ -1,0 +1,390 @@
+"""JSON:API serializers of customers, orders, line items, shipments and payment sources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from fulfillment.models import Shipment, ShippingMethod
+from fulfillment.selectors import shipping_methods_available
+from oms.api.serializers import (
+    Relationship,
+    ResourceSerializer,
+    money_fields,
+)
+from orders.models import Customer, CustomerAddress, LineItem, Order
+from payments.models import ExternalPayment, PaymentMethod, TestPayment, WireTransfer
+from payments.selectors import payment_methods_available
+
+ORDER_AMOUNTS = (
+    "subtotal_amount",
+    "shipping_amount",
+    "payment_method_amount",
+    "discount_amount",
+    "adjustment_amount",
+    "gift_card_amount",
+    "subtotal_tax_amount",
+    "shipping_tax_amount",
+    "payment_method_tax_amount",
+    "adjustment_tax_amount",
+    "total_tax_amount",
+    "total_amount",
+    "total_amount_with_taxes",
+    "place_total_amount",
+)
+
+
+class CustomerSerializer(ResourceSerializer):
+    relationships = {
+        "customer_group": Relationship("customer_groups", writable="both"),
+        "orders": Relationship("orders", many=True, reverse="customer"),
+        "customer_addresses": Relationship("customer_addresses", many=True, reverse="customer"),
+    }
+
+    class Meta:
+        model = Customer
+        resource_name = "customers"
+        fields = (
+            "email",
+            "status",
+            "total_orders_count",
+            "shopper_reference",
+            "profile_id",
+            "tax_exemption_code",
+        )
+        read_only_fields = ("status", "total_orders_count")
+        creatable = (
+            "email",
+            "shopper_reference",
+            "profile_id",
+            "tax_exemption_code",
+            "customer_group",
+        )
+        updatable = creatable
+
+
+class CustomerAddressSerializer(ResourceSerializer):
+    relationships = {
+        "customer": Relationship("customers", writable="create", required=True),
+        "address": Relationship("addresses", writable="create", required=True),
+    }
+    name = serializers.CharField(read_only=True)
+    customer_email = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = CustomerAddress
+        resource_name = "customer_addresses"
+        fields = ("name", "customer_email")
+        select_related = ("customer", "address")
+        creatable = ("customer", "address")
+        updatable = ()
+
+
+ORDER_TRIGGERS = (
+    "_place",
+    "_cancel",
+    "_approve",
+    "_approve_and_capture",
+    "_capture",
+    "_refund",
+    "_fulfill",
+    "_archive",
+    "_unarchive",
+    "_start_editing",
+    "_stop_editing",
+    "_refresh",
+    "_pending",
+)
+ORDER_ADDRESS_TRIGGERS = (
+    "_shipping_address_same_as_billing",
+    "_billing_address_same_as_shipping",
+)
+ORDER_CLONE_IDS = ("_shipping_address_clone_id", "_billing_address_clone_id")
+ORDER_CART_ATTRIBUTES = (
+    "customer_email",
+    "guest",
+    "language_code",
+    "autorefresh",
+    "place_async",
+    "shipping_country_code_lock",
+    "affiliate_code",
+    "cart_url",
+    "return_url",
+    "terms_url",
+    "privacy_url",
+)
+
+
+class OrderSerializer(ResourceSerializer):
+    relationships = {
+        "market": Relationship("markets", writable="create"),
+        "customer": Relationship("customers", writable="both"),
+        "shipping_address": Relationship("addresses", writable="both"),
+        "billing_address": Relationship("addresses", writable="both"),
+        "payment_method": Relationship("payment_methods", writable="both"),
+        "line_items": Relationship("line_items", many=True, reverse="order"),
+        "shipments": Relationship("shipments", many=True, reverse="order"),
+        "authorizations": Relationship(
+            "authorizations", many=True, reverse="order", links_only=True
+        ),
+        "captures": Relationship("captures", many=True, reverse="order", links_only=True),
+        "voids": Relationship("voids", many=True, reverse="order", links_only=True),
+        "refunds": Relationship("refunds", many=True, reverse="order", links_only=True),
+        "stock_reservations": Relationship("stock_reservations", many=True, reverse="order"),
+    }
+    computed_relationships = {
+        "available_payment_methods": ("get_available_payment_methods", "payment_methods"),
+    }
+    computed_fields = {
+        **{name: field for amount in ORDER_AMOUNTS for name, field in money_fields(amount).items()},
+        **{
+            trigger: serializers.BooleanField(write_only=True, required=False)
+            for trigger in ORDER_TRIGGERS
+        },
+    }
+    editable = serializers.BooleanField(read_only=True)
+    line_item_options_count = serializers.IntegerField(read_only=True)
+    errors_count = serializers.IntegerField(read_only=True)
+    country_code = serializers.CharField(read_only=True, allow_null=True)
+    archived = serializers.BooleanField(read_only=True)
+    customer_email = serializers.EmailField(required=False, allow_blank=True)
+    _shipping_address_same_as_billing = serializers.BooleanField(write_only=True, required=False)
+    _billing_address_same_as_shipping = serializers.BooleanField(write_only=True, required=False)
+    _shipping_address_clone_id = serializers.CharField(write_only=True, required=False)
+    _billing_address_clone_id = serializers.CharField(write_only=True, required=False)
+
+    class Meta:
+        model = Order
+        resource_name = "orders"
+        fields = (
+            "number",
+            "status",
+            "payment_status",
+            "fulfillment_status",
+            *ORDER_CART_ATTRIBUTES,
+            "currency_code",
+            "tax_included",
+            "country_code",
+            "editable",
+            "archived",
+            "skus_count",
+            "line_item_options_count",
+            "errors_count",
+            "placement_errors",
+            "placed_at",
+            "approved_at",
+            "cancelled_at",
+            "archived_at",
+            "payment_updated_at",
+            "fulfillment_updated_at",
+            "refreshed_at",
+            *ORDER_ADDRESS_TRIGGERS,
+            *ORDER_CLONE_IDS,
+        )
+        read_only_fields = (
+            "number",
+            "status",
+            "payment_status",
+            "fulfillment_status",
+            "currency_code",
+            "tax_included",
+            "skus_count",
+            "placement_errors",
+            "placed_at",
+            "approved_at",
+            "cancelled_at",
+            "archived_at",
+            "payment_updated_at",
+            "fulfillment_updated_at",
+            "refreshed_at",
+        )
+        select_related = ("market__price_list", "payment_method")
+        creatable = (
+            *ORDER_CART_ATTRIBUTES,
+            "market",
+            "customer",
+            "shipping_address",
+            "billing_address",
+            "payment_method",
+            *ORDER_ADDRESS_TRIGGERS,
+            *ORDER_CLONE_IDS,
+        )
+        updatable = (
+            *ORDER_CART_ATTRIBUTES,
+            "customer",
+            "shipping_address",
+            "billing_address",
+            "payment_method",
+            *ORDER_TRIGGERS,
+            *ORDER_ADDRESS_TRIGGERS,
+            *ORDER_CLONE_IDS,
+        )
+
+    def get_available_payment_methods(self, order: Order) -> list[PaymentMethod]:
+        return list(
+            payment_methods_available(
+                market=order.market,
+                currency_code=order.currency_code,
+                amount_cents=order.total_amount_with_taxes_cents,
+            )
+        )
+
+
+class LineItemSerializer(ResourceSerializer):
+    relationships = {
+        "order": Relationship("orders", writable="create", required=True),
+        "sku": Relationship("skus", writable="create"),
+        "stock_reservations": Relationship("stock_reservations", many=True, reverse="line_item"),
+        "stock_line_items": Relationship("stock_line_items", many=True, reverse="line_item"),
+    }
+    computed_fields = {
+        **money_fields("unit_amount"),
+        **money_fields("total_amount"),
+        **{
+            name: field
+            for name, field in money_fields("compare_at_amount").items()
+            if name != "compare_at_amount_cents"
+        },
+    }
+    sku_code = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    unit_amount_cents = serializers.IntegerField(required=False, min_value=0)
+    quantity = serializers.IntegerField(required=False, min_value=1, max_value=100000)
+    item_type = serializers.ChoiceField(choices=LineItem.ItemType.choices, read_only=True)
+    _update_quantity = serializers.BooleanField(write_only=True, required=False)
+    _reserve_stock = serializers.BooleanField(write_only=True, required=False)
+
+    class Meta:
+        model = LineItem
+        resource_name = "line_items"
+        fields = (
+            "sku_code",
+            "item_type",
+            "item_id",
+            "name",
+            "image_url",
+            "quantity",
+            "unit_amount_cents",
+            "compare_at_amount_cents",
+            "discount_cents",
+            "tax_rate",
+            "tax_amount_cents",
+            "_update_quantity",
+            "_reserve_stock",
+        )
+        read_only_fields = (
+            "item_id",
+            "discount_cents",
+            "tax_rate",
+            "tax_amount_cents",
+            "compare_at_amount_cents",
+        )
+        select_related = ("order", "sku")
+        creatable = (
+            "sku_code",
+            "quantity",
+            "unit_amount_cents",
+            "name",
+            "order",
+            "sku",
+            "_update_quantity",
+            "_reserve_stock",
+        )
+        updatable = ("quantity", "unit_amount_cents", "name", "_reserve_stock")
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["currency_code"] = serializers.CharField(
+            source="order.currency_code", read_only=True
+        )
+        return fields
+
+
+SHIPMENT_TRIGGERS = (
+    "_upcoming",
+    "_on_hold",
+    "_picking",
+    "_packing",
+    "_ready_to_ship",
+    "_ship",
+    "_deliver",
+    "_cancel",
+)
+
+
+class ShipmentSerializer(ResourceSerializer):
+    relationships = {
+        "order": Relationship("orders"),
+        "shipping_category": Relationship("shipping_categories"),
+        "shipping_method": Relationship("shipping_methods", writable="update"),
+        "stock_line_items": Relationship("stock_line_items", many=True, reverse="shipment"),
+        "parcels": Relationship("parcels", many=True, reverse="shipment"),
+    }
+    computed_relationships = {
+        "available_shipping_methods": ("get_available_shipping_methods", "shipping_methods"),
+    }
+    computed_fields = {
+        trigger: serializers.BooleanField(write_only=True, required=False)
+        for trigger in SHIPMENT_TRIGGERS
+    }
+    skus_count = serializers.IntegerField(read_only=True)
+    currency_code = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Shipment
+        resource_name = "shipments"
+        fields = (
+            "number",
+            "status",
+            "currency_code",
+            "skus_count",
+            "on_hold_at",
+            "picking_at",
+            "packing_at",
+            "ready_to_ship_at",
+            "shipped_at",
+            "delivered_at",
+        )
+        read_only_fields = fields
+        select_related = ("order__market", "inventory_stock_location")
+        creatable = ()
+        updatable = ("shipping_method", *SHIPMENT_TRIGGERS)
+
+    def get_available_shipping_methods(self, shipment: Shipment) -> list[ShippingMethod]:
+        return shipping_methods_available(shipment=shipment)
+
+
+class PaymentSourceSerializer(ResourceSerializer):
+    relationships = {"order": Relationship("orders", writable="create", required=True)}
+    payment_instrument = serializers.JSONField(read_only=True)
+
+
+class WireTransferSerializer(PaymentSourceSerializer):
+    class Meta:
+        model = WireTransfer
+        resource_name = "wire_transfers"
+        fields = ("payment_instrument",)
+        creatable = ("order",)
+        updatable = ()
+
+
+class ExternalPaymentSerializer(PaymentSourceSerializer):
+    class Meta:
+        model = ExternalPayment
+        resource_name = "external_payments"
+        fields = ("payment_instrument", "payment_source_token", "options")
+        creatable = ("order", "payment_source_token", "options")
+        updatable = ("options",)
+
+
+class TestPaymentSerializer(PaymentSourceSerializer):
+    """The test gateway's card: its `token` decides the answer (tok_success, tok_declined…)."""
+
+    __test__ = False
+
+    class Meta:
+        model = TestPayment
+        resource_name = "test_payments"
+        fields = ("payment_instrument", "token")
+        creatable = ("order", "token")
+        updatable = ()

@@ -1,0 +1,398 @@
+"""Order endpoints: the storefront builds and places its cart; the back office runs the rest.
+
+A sales channel knows only the ids it was given: it creates orders in its market, reads and
+updates one it holds while it is a cart (reads it also once placed), and reaches the order's
+line items, shipments and transactions only through that order, never by listing them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db import transaction
+from django.db.models import Model, QuerySet
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from fulfillment.models import Shipment
+from fulfillment.services import stock_reserve_draft
+from markets.models import Market
+from oms.api.errors import ApiError
+from oms.api.permissions import READ, Forbidden, Policy
+from oms.api.principal import Principal
+from oms.api.views import NestedListMixin, ResourceViewSet
+from orders import services
+from orders.api import serializers as s
+from orders.models import Customer, CustomerAddress, LineItem, Order
+from payments import services as payments
+from payments.api.views import AuthorizationView, CaptureView
+from payments.models import Transaction
+
+COMMON = {
+    "id": "id",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "reference": "reference",
+    "reference_origin": "reference_origin",
+}
+# What a storefront may read: its carts, and its orders once placed.
+STOREFRONT_STATUSES = (
+    Order.Status.DRAFT,
+    Order.Status.PENDING,
+    Order.Status.PLACING,
+    Order.Status.PLACED,
+)
+STOREFRONT_TRIGGERS = frozenset({"_place", "_refresh", "_pending"})
+
+
+def fields(*names: str, **paths: str) -> dict[str, str]:
+    return {**COMMON, **{name: name for name in names}, **paths}
+
+
+def visible_orders(principal: Principal) -> QuerySet[Order]:
+    orders = Order.objects.all()
+    if principal.is_integration:
+        return orders
+    if principal.is_customer:
+        return orders.filter(customer_id=principal.customer_id, market_id__in=principal.market_ids)
+    return orders.filter(market_id__in=principal.market_ids, status__in=STOREFRONT_STATUSES)
+
+
+class CustomerView(ResourceViewSet):
+    resource_name = "customers"
+    serializer_class = s.CustomerSerializer
+    policy = Policy(customer=READ)
+    filterable = fields(
+        "email", "status", "total_orders_count", customer_group_id="customer_group__id"
+    )
+    sortable = fields("email", "status", "total_orders_count")
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        if principal.is_integration:
+            return queryset
+        return queryset.filter(pk=principal.customer_id)
+
+    def perform_create_service(self, data: dict[str, Any]) -> Model:
+        return services.customer_create(data=data)
+
+    def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
+        assert isinstance(instance, Customer)
+        return services.customer_update(customer=instance, data=data)
+
+
+class CustomerAddressView(ResourceViewSet):
+    resource_name = "customer_addresses"
+    serializer_class = s.CustomerAddressSerializer
+    policy = Policy(customer=READ)
+    filterable = fields(customer_id="customer__id", address_id="address__id")
+    sortable = fields()
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        if principal.is_integration:
+            return queryset
+        return queryset.filter(customer_id=principal.customer_id)
+
+    def perform_create_service(self, data: dict[str, Any]) -> Model:
+        return services.customer_address_create(customer=data["customer"], address=data["address"])
+
+    def perform_destroy_service(self, instance: Model) -> None:
+        assert isinstance(instance, CustomerAddress)
+        services.customer_address_delete(customer_address=instance)
+
+
+class OrderView(ResourceViewSet):
+    resource_name = "orders"
+    serializer_class = s.OrderSerializer
+    policy = Policy(
+        sales_channel=frozenset({"create", "retrieve", "update"}),
+        customer=READ,
+        admin=READ | {"create", "update"},
+    )
+    filterable = fields(
+        "number",
+        "status",
+        "payment_status",
+        "fulfillment_status",
+        "customer_email",
+        "currency_code",
+        "language_code",
+        "guest",
+        "placed_at",
+        "approved_at",
+        "cancelled_at",
+        "archived_at",
+        "total_amount_cents",
+        "total_amount_with_taxes_cents",
+        market_id="market__id",
+        market_code="market__code",
+        customer_id="customer__id",
+    )
+    sortable = fields(
+        "number",
+        "status",
+        "payment_status",
+        "fulfillment_status",
+        "placed_at",
+        "approved_at",
+        "total_amount_cents",
+    )
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        if principal.is_integration:
+            if self.action == "list" and not any(
+                "archived_at" in name for name in self.request.query_params
+            ):
+                return queryset.filter(archived_at__isnull=True)  # archived orders leave lists
+            return queryset
+        return queryset.filter(pk__in=visible_orders(principal).values("pk"))
+
+    def _market_for_create(self, data: dict[str, Any]) -> Market:
+        principal = self.principal
+        market = data.pop("market", None)
+        if market is None:
+            if len(principal.market_ids) != 1:
+                raise ApiError(
+                    "Name the order's market (relationships.market).",
+                    code="VALIDATION_ERROR",
+                    status_code=422,
+                    pointer="/data/relationships/market",
+                )
+            market = Market.objects.get(pk=principal.market_ids[0])
+        if not principal.is_integration and market.pk not in principal.market_ids:
+            raise Forbidden("This token is not scoped to that market.")
+        return market
+
+    def perform_create_service(self, data: dict[str, Any]) -> Model:
+        market = self._market_for_create(data)
+        return services.order_create(market=market, actor=self.actor, data=data)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        order = self.get_object()
+        serializer = self.get_serializer(order, data=self.request_data(), partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        triggers = [name for name in s.ORDER_TRIGGERS if data.pop(name, False)]
+        principal = self.principal
+        if not principal.is_integration:
+            refused = [name for name in triggers if name not in STOREFRONT_TRIGGERS]
+            if refused:
+                raise Forbidden(f"{refused[0]} is a back-office trigger.")
+            if data and order.status not in Order.CART_STATUSES:
+                raise ApiError(
+                    f"Order #{order.number} is {order.status}: a storefront changes only carts.",
+                    code="ORDER_NOT_EDITABLE",
+                    status_code=422,
+                    pointer="/data",
+                )
+        if data:
+            order = services.order_update(
+                order=order, actor=self.actor, data=data, integration=principal.is_integration
+            )
+        for trigger in triggers:
+            if trigger == "_capture":
+                order = services.order_capture(
+                    order=order, actor=self.actor, idempotency_key=self.idempotency_key()
+                )
+            else:
+                order = services.order_trigger(order=order, actor=self.actor, trigger=trigger)
+        return Response(self.get_serializer(self.reload(order)).data)
+
+    computed_relationships = {"available_payment_methods": "payment_methods"}
+
+    def computed_related_ids(self, name: str, parent: Model) -> list[str]:
+        assert isinstance(parent, Order)
+        return [m.pk for m in s.OrderSerializer().get_available_payment_methods(parent)]
+
+
+class LineItemView(NestedListMixin, ResourceViewSet):
+    resource_name = "line_items"
+    serializer_class = s.LineItemSerializer
+    policy = Policy(sales_channel=frozenset({"list", "create", "retrieve", "update", "destroy"}))
+    filterable = fields(
+        "sku_code", "item_type", "name", "quantity", "unit_amount_cents", order_id="order__id"
+    )
+    sortable = fields("sku_code", "quantity", "unit_amount_cents")
+    trigger_parameters = frozenset({"_update_quantity"})
+    triggers = {"_reserve_stock": "trigger_reserve_stock"}
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        return queryset.filter(order_id__in=visible_orders(principal).values("pk"))
+
+    def default_ordering(self) -> tuple[str, ...]:
+        return ("created_at", "pk")
+
+    def perform_create_service(self, data: dict[str, Any]) -> Model:
+        order: Order = data["order"]
+        if not visible_orders(self.principal).filter(pk=order.pk).exists():
+            raise Forbidden("This token cannot add to that order.")
+        line = services.line_item_create(
+            order=order,
+            actor=self.actor,
+            sku=data.get("sku"),
+            sku_code=data.get("sku_code") or "",
+            quantity=data.get("quantity", 1),
+            update_quantity=bool(data.get("_update_quantity")),
+            unit_amount_cents=data.get("unit_amount_cents"),
+            name=data.get("name", ""),
+            metadata=data.get("metadata"),
+            reference=data.get("reference", ""),
+            integration=self.principal.is_integration,
+        )
+        if data.get("_reserve_stock"):
+            stock_reserve_draft(line_item=line, actor=self.actor)
+        return line
+
+    def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
+        assert isinstance(instance, LineItem)
+        return services.line_item_update(
+            line_item=instance,
+            actor=self.actor,
+            quantity=data.get("quantity"),
+            unit_amount_cents=data.get("unit_amount_cents"),
+            name=data.get("name"),
+            integration=self.principal.is_integration,
+        )
+
+    def trigger_reserve_stock(self, instance: LineItem, value: Any) -> LineItem:
+        stock_reserve_draft(line_item=instance, actor=self.actor)
+        return instance
+
+    def perform_destroy_service(self, instance: Model) -> None:
+        assert isinstance(instance, LineItem)
+        services.line_item_delete(
+            line_item=instance, actor=self.actor, integration=self.principal.is_integration
+        )
+
+
+class ShipmentView(NestedListMixin, ResourceViewSet):
+    resource_name = "shipments"
+    serializer_class = s.ShipmentSerializer
+    policy = Policy(
+        sales_channel=frozenset({"list", "retrieve", "update"}), admin=READ | {"update"}
+    )
+    filterable = fields("number", "status", order_id="order__id")
+    sortable = fields("number", "status")
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        return queryset.filter(order_id__in=visible_orders(principal).values("pk"))
+
+    def default_ordering(self) -> tuple[str, ...]:
+        return ("number", "pk")
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        shipment = self.get_object()
+        serializer = self.get_serializer(shipment, data=self.request_data(), partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        triggers = [name for name in s.SHIPMENT_TRIGGERS if data.pop(name, False)]
+        if triggers and not self.principal.is_integration:
+            raise Forbidden(f"{triggers[0]} is a back-office trigger.")
+        if "shipping_method" in data:
+            if data["shipping_method"] is None:
+                raise ApiError(
+                    "A shipment needs a shipping method.",
+                    code="VALIDATION_ERROR",
+                    status_code=422,
+                    pointer="/data/relationships/shipping_method",
+                )
+            shipment = services.order_shipment_shipping_method_set(
+                shipment=shipment, shipping_method=data["shipping_method"], actor=self.actor
+            )
+        for trigger in triggers:
+            shipment = services.order_shipment_trigger(
+                shipment=shipment, trigger=trigger, actor=self.actor
+            )
+        return Response(self.get_serializer(self.reload(shipment)).data)
+
+    computed_relationships = {"available_shipping_methods": "shipping_methods"}
+
+    def computed_related_ids(self, name: str, parent: Model) -> list[str]:
+        assert isinstance(parent, Shipment)
+        return [m.pk for m in s.ShipmentSerializer().get_available_shipping_methods(parent)]
+
+
+class PaymentSourceView(ResourceViewSet):
+    """A storefront adds the payment source of a cart it holds; staff read them."""
+
+    policy = Policy(sales_channel=frozenset({"create", "retrieve"}))
+    filterable = fields(order_id="order__id")
+    sortable = fields()
+    create_service: ClassVar[str]
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        return queryset.filter(order_id__in=visible_orders(principal).values("pk"))
+
+    def perform_create_service(self, data: dict[str, Any]) -> Model:
+        order: Order = data.pop("order")
+        if not visible_orders(self.principal).filter(pk=order.pk).exists():
+            raise Forbidden("This token cannot pay for that order.")
+        if order.status not in Order.CART_STATUSES:
+            raise ApiError(
+                f"Order #{order.number} is {order.status}: its payment source is set.",
+                code="ORDER_NOT_EDITABLE",
+                status_code=422,
+                pointer="/data/relationships/order",
+            )
+        with transaction.atomic():
+            return self.source_create(order, data)
+
+    def source_create(self, order: Order, data: dict[str, Any]) -> Model:
+        raise NotImplementedError
+
+
+class WireTransferView(PaymentSourceView):
+    resource_name = "wire_transfers"
+    serializer_class = s.WireTransferSerializer
+
+    def source_create(self, order: Order, data: dict[str, Any]) -> Model:
+        return payments.wire_transfer_create(order=order)
+
+
+class ExternalPaymentView(PaymentSourceView):
+    resource_name = "external_payments"
+    serializer_class = s.ExternalPaymentSerializer
+
+    def source_create(self, order: Order, data: dict[str, Any]) -> Model:
+        return payments.external_payment_create(
+            order=order,
+            payment_source_token=data.get("payment_source_token", ""),
+            options=data.get("options"),
+        )
+
+
+class TestPaymentView(PaymentSourceView):
+    __test__ = False
+    resource_name = "test_payments"
+    serializer_class = s.TestPaymentSerializer
+
+    def source_create(self, order: Order, data: dict[str, Any]) -> Model:
+        return payments.test_payment_create(order=order, token=data.get("token", "tok_success"))
+
+
+class OrderAuthorizationView(AuthorizationView):
+    """Authorizations' money triggers, followed by the order's statuses (orders owns them)."""
+
+    def trigger_capture(self, instance: Transaction, value: Any) -> Transaction:
+        services.order_authorization_capture(
+            authorization=instance,
+            amount_cents=self.trigger_values.get("_capture_amount_cents"),
+            actor=self.actor,
+            idempotency_key=self.idempotency_key(),
+        )
+        return instance
+
+    def trigger_void(self, instance: Transaction, value: Any) -> Transaction:
+        services.order_authorization_void(
+            authorization=instance, actor=self.actor, idempotency_key=self.idempotency_key()
+        )
+        return instance
+
+
+class OrderCaptureView(CaptureView):
+    def trigger_refund(self, instance: Transaction, value: Any) -> Transaction:
+        services.order_capture_refund(
+            capture=instance,
+            amount_cents=self.trigger_values.get("_refund_amount_cents"),
+            actor=self.actor,
+            idempotency_key=self.idempotency_key(),
+        )
+        return instance
