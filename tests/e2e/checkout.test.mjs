@@ -202,11 +202,12 @@ describe('checkout through the SDK', () => {
     const before = await stockQuantities()
     const { id } = await buildCart({ paymentMethodId: DECLINING_METHOD_ID, addSource: addDecliningExternalPayment })
 
-    await expectApiError(salesChannel, salesChannel.orders._place(id), 422)
+    const error = await expectApiError(salesChannel, salesChannel.orders._place(id), 422)
+    // the failed authorization's error_code: the gateway's endpoint refused the connection
+    assert.equal(error.first().code, 'GATEWAY_UNREACHABLE', JSON.stringify(error.errors))
 
     const order = await integration.orders.retrieve(id)
     assert.equal(order.status, 'pending')
-    assert.notEqual(order.payment_status, 'authorized')
     assert.equal((await pendingReservations(id)).length, 0)
     assert.equal(
       Array.from(await integration.stock_reservations.list({ filters: { order_id_eq: id } })).length,
@@ -215,6 +216,8 @@ describe('checkout through the SDK', () => {
     )
     const authorizations = Array.from(await integration.orders.authorizations(id))
     assert.ok(authorizations.every((a) => a.succeeded === false), JSON.stringify(authorizations))
+    // a failed authorization leaves the order unpaid
+    assert.equal(order.payment_status, 'unpaid')
     assert.deepEqual(await stockQuantities(), before)
   })
 
