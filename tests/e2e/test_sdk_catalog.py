@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,33 +20,15 @@ import pytest
 
 from oms.oauth import services as oauth_services
 from tests import factories
-from tests.e2e.toolchain import skip_or_fail
 
 E2E_DIR = Path(__file__).resolve().parent
 REPO_ROOT = E2E_DIR.parents[1]
 TEST_FILE = E2E_DIR / "catalog.test.mjs"
 NODE_TIMEOUT_SECONDS = 300
-MIN_NODE_MAJOR = 20
 
 SKU_PREFIX = "E2E-TEE-"
 SKU_COUNT = 7  # pagination by 2 gives 4 pages, the last one short
 CURRENCY = "EUR"
-
-
-@pytest.fixture
-def node() -> str:
-    path = shutil.which("node")
-    if path is None:
-        skip_or_fail(f"node is not installed: the SDK end-to-end test needs Node {MIN_NODE_MAJOR}+")
-    version = subprocess.run(
-        [path, "--version"], capture_output=True, text=True, check=True, timeout=30
-    ).stdout.strip()
-    major = int(version.lstrip("v").split(".")[0])
-    if major < MIN_NODE_MAJOR:
-        skip_or_fail(f"node {version} is too old: the SDK needs Node >= {MIN_NODE_MAJOR}")
-    if not (E2E_DIR / "node_modules" / "@commercelayer" / "sdk").is_dir():
-        skip_or_fail("@commercelayer/sdk is not installed: run `npm ci` in tests/e2e")
-    return path
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,249 @@
+// A whole checkout through Commerce Layer's own JavaScript SDK, against a live OMS server.
+// Run with `node --test tests/e2e/checkout.test.mjs`; the environment is described in README.md.
+//
+// Seed expected (tests/e2e/test_sdk_checkout.py makes it), in market OMS_MARKET_CODE:
+//   - OMS_CART: JSON [{sku_code, unit_cents, quantity}], SKUs of one shipping category, each with
+//     OMS_STOCK_QUANTITY units in the one stock location of the market's inventory model;
+//   - OMS_SHIPPING_METHOD_ID, the only shipping method, costing OMS_SHIPPING_CENTS;
+//   - OMS_WIRE_TRANSFER_METHOD_ID, a `wire_transfers` payment method of a manual gateway;
+//   - OMS_DECLINING_METHOD_ID, an `external_payments` payment method whose gateway cannot
+//     authorize (its endpoints are an unreachable port).
+//
+// Why wire transfers and not the OMS's `test_payments`: the SDK has no such resource
+// (`cl.test_payments` is undefined, `cl.resources()` does not list it) and no public raw-request
+// method (its adapter is protected). `wire_transfers` and `external_payments` are SDK resources,
+// so every call below is the SDK's public API. A manual gateway authorizes at once; a declined
+// card is an external gateway that fails to authorize.
+
+import assert from 'node:assert/strict'
+import { before, describe, test } from 'node:test'
+
+import { clientWithToken, describeLastRequest, env, integrationToken, salesChannelToken } from './sdk_client.mjs'
+
+const CART = JSON.parse(env('OMS_CART'))
+const SHIPPING_CENTS = Number(env('OMS_SHIPPING_CENTS'))
+const SHIPPING_METHOD_ID = env('OMS_SHIPPING_METHOD_ID')
+const WIRE_TRANSFER_METHOD_ID = env('OMS_WIRE_TRANSFER_METHOD_ID')
+const DECLINING_METHOD_ID = env('OMS_DECLINING_METHOD_ID')
+const STOCK_QUANTITY = Number(env('OMS_STOCK_QUANTITY'))
+const TOTAL_CENTS = CART.reduce((sum, item) => sum + item.unit_cents * item.quantity, 0) + SHIPPING_CENTS
+const PARTIAL_CAPTURE_CENTS = 2000
+const REFUND_CENTS = 1000
+
+let salesChannel
+let integration
+
+before(async () => {
+  const [scToken, intToken] = await Promise.all([salesChannelToken(), integrationToken()])
+  salesChannel = clientWithToken(scToken)
+  integration = clientWithToken(intToken)
+})
+
+// Await `promise`, expecting the SDK to reject it with an ApiError of `status`.
+async function expectApiError(cl, promise, status) {
+  let error
+  try {
+    await promise
+  } catch (e) {
+    error = e
+  }
+  assert.ok(error, `expected an ApiError ${status}, the call succeeded (${describeLastRequest()})`)
+  assert.ok(cl.isApiError(error), `expected an ApiError, got ${error?.name}: ${error?.message} (${describeLastRequest()})`)
+  assert.equal(error.status, status, `${JSON.stringify(error.errors)} (${describeLastRequest()})`)
+  assert.ok(Array.isArray(error.errors) && error.errors.length > 0, 'the error document has an errors array')
+  assert.equal(String(error.errors[0].status), String(status))
+  return error
+}
+
+function statuses(order) {
+  return { status: order.status, payment_status: order.payment_status, fulfillment_status: order.fulfillment_status }
+}
+
+// The storefront's part, up to (not including) placing: returns the order and its shipments.
+async function buildCart({ paymentMethodId, addSource }) {
+  const cl = salesChannel
+  // No market relationship: the token's scope names the market.
+  const draft = await cl.orders.create({})
+  assert.equal(draft.type, 'orders')
+  assert.equal(draft.status, 'draft')
+  const order = cl.orders.relationship(draft.id)
+
+  for (const { sku_code, quantity } of CART) {
+    const item = await cl.line_items.create({ order, sku_code, quantity })
+    assert.equal(item.type, 'line_items')
+    assert.equal(item.quantity, quantity)
+  }
+  const address = await cl.addresses.create({
+    first_name: 'Ada',
+    last_name: 'Lovelace',
+    line_1: '1 Analytical Street',
+    city: 'London',
+    zip_code: 'N1 7GU',
+    country_code: 'GB',
+    phone: '+44 20 7946 0000',
+  })
+  assert.equal(address.type, 'addresses')
+
+  const pending = await cl.orders.update({
+    id: draft.id,
+    customer_email: 'ada@example.com',
+    billing_address: cl.addresses.relationship(address.id),
+    _shipping_address_same_as_billing: true,
+    payment_method: cl.payment_methods.relationship(paymentMethodId),
+  }, { include: ['billing_address', 'shipping_address', 'payment_method'] })
+  assert.equal(pending.status, 'pending')
+  assert.equal(pending.customer_email, 'ada@example.com')
+  assert.equal(pending.billing_address?.id, address.id)
+  assert.equal(pending.shipping_address?.city, 'London', 'the shipping address copies the billing one')
+  assert.equal(pending.payment_method?.id, paymentMethodId)
+
+  const shipments = Array.from(await cl.orders.shipments(draft.id, { include: ['available_shipping_methods'] }))
+  assert.equal(shipments.length, 1, 'one stock location, one shipping category: one shipment')
+  for (const shipment of shipments) {
+    assert.equal(shipment.type, 'shipments')
+    assert.deepEqual(Array.from(shipment.available_shipping_methods ?? [], (m) => m.id), [SHIPPING_METHOD_ID])
+    const updated = await cl.shipments.update(
+      { id: shipment.id, shipping_method: cl.shipping_methods.relationship(SHIPPING_METHOD_ID) },
+      { include: ['shipping_method'] },
+    )
+    assert.equal(updated.shipping_method?.id, SHIPPING_METHOD_ID)
+  }
+
+  const source = await addSource(cl, order)
+  assert.equal(typeof source.id, 'string')
+  return { id: draft.id, shipments }
+}
+
+const addWireTransfer = (cl, order) => cl.wire_transfers.create({ order })
+const addDecliningExternalPayment = (cl, order) =>
+  cl.external_payments.create({ order, payment_source_token: 'tok_declined' })
+
+async function pendingReservations(orderId) {
+  return Array.from(await integration.stock_reservations.list({ filters: { order_id_eq: orderId, status_eq: 'pending' }, pageSize: 25 }))
+}
+
+async function stockQuantities() {
+  const quantities = {}
+  for (const { sku_code } of CART) {
+    const items = Array.from(await integration.stock_items.list({ filters: { sku_code_eq: sku_code } }))
+    assert.equal(items.length, 1, sku_code)
+    quantities[sku_code] = items[0].quantity
+  }
+  return quantities
+}
+
+describe('checkout through the SDK', () => {
+  test('place, approve, capture in two steps, ship, deliver, refund', async () => {
+    const { id, shipments } = await buildCart({ paymentMethodId: WIRE_TRANSFER_METHOD_ID, addSource: addWireTransfer })
+
+    const placed = await salesChannel.orders._place(id)
+    assert.deepEqual(statuses(placed), { status: 'placed', payment_status: 'authorized', fulfillment_status: 'unfulfilled' })
+    assert.equal(placed.total_amount_with_taxes_cents, TOTAL_CENTS)
+    assert.equal(placed.place_total_amount_cents, TOTAL_CENTS)
+    assert.equal((await pendingReservations(id)).length, CART.length, 'one reservation a line item')
+    for (const shipment of shipments) {
+      assert.equal((await salesChannel.shipments.retrieve(shipment.id)).status, 'upcoming')
+    }
+
+    // staff triggers are not the storefront's
+    await expectApiError(salesChannel, salesChannel.orders._approve(id), 401)
+
+    const approved = await integration.orders._approve(id)
+    assert.equal(approved.status, 'approved')
+    assert.equal((await pendingReservations(id)).length, 0, 'approving turns reservations into decrements')
+    assert.deepEqual(
+      await stockQuantities(),
+      Object.fromEntries(CART.map(({ sku_code, quantity }) => [sku_code, STOCK_QUANTITY - quantity])),
+    )
+
+    const authorizations = Array.from(await integration.orders.authorizations(id))
+    assert.equal(authorizations.length, 1)
+    assert.equal(authorizations[0].amount_cents, TOTAL_CENTS)
+    const partial = await integration.authorizations.update({
+      id: authorizations[0].id,
+      _capture: true,
+      _capture_amount_cents: PARTIAL_CAPTURE_CENTS,
+    })
+    assert.equal(partial.id, authorizations[0].id)
+    let order = await integration.orders.retrieve(id)
+    assert.deepEqual(
+      [order.payment_status, order.fulfillment_status],
+      ['partially_paid', 'in_progress'],
+    )
+
+    order = await integration.orders._capture(id)
+    assert.equal(order.payment_status, 'paid')
+
+    for (const shipment of shipments) {
+      let current
+      for (const trigger of ['_picking', '_packing', '_ready_to_ship', '_ship', '_deliver']) {
+        current = await integration.shipments[trigger](shipment.id)
+        assert.equal(current.id, shipment.id, trigger)
+      }
+      assert.equal(current.status, 'delivered')
+    }
+    order = await integration.orders.retrieve(id)
+    assert.equal(order.fulfillment_status, 'fulfilled')
+
+    const captures = Array.from(await integration.orders.captures(id))
+    assert.deepEqual(
+      captures.map((c) => c.amount_cents).sort((a, b) => a - b),
+      [PARTIAL_CAPTURE_CENTS, TOTAL_CENTS - PARTIAL_CAPTURE_CENTS],
+    )
+    const rest = captures.find((c) => c.amount_cents === TOTAL_CENTS - PARTIAL_CAPTURE_CENTS)
+    await integration.captures.update({ id: rest.id, _refund: true, _refund_amount_cents: REFUND_CENTS })
+    order = await integration.orders.retrieve(id)
+    assert.deepEqual(statuses(order), { status: 'approved', payment_status: 'partially_refunded', fulfillment_status: 'fulfilled' })
+    const refunds = Array.from(await integration.orders.refunds(id))
+    assert.deepEqual(refunds.map((r) => r.amount_cents), [REFUND_CENTS])
+  })
+
+  test('a declined payment: _place is a 422, the order stays pending, nothing reserved or authorized', async () => {
+    const before = await stockQuantities()
+    const { id } = await buildCart({ paymentMethodId: DECLINING_METHOD_ID, addSource: addDecliningExternalPayment })
+
+    const error = await expectApiError(salesChannel, salesChannel.orders._place(id), 422)
+    // the failed authorization's error_code: the gateway's endpoint refused the connection
+    assert.equal(error.first().code, 'GATEWAY_UNREACHABLE', JSON.stringify(error.errors))
+
+    const order = await integration.orders.retrieve(id)
+    assert.equal(order.status, 'pending')
+    assert.equal((await pendingReservations(id)).length, 0)
+    assert.equal(
+      Array.from(await integration.stock_reservations.list({ filters: { order_id_eq: id } })).length,
+      0,
+      'no reservation at all, even released',
+    )
+    const authorizations = Array.from(await integration.orders.authorizations(id))
+    assert.ok(authorizations.every((a) => a.succeeded === false), JSON.stringify(authorizations))
+    // a failed authorization leaves the order unpaid
+    assert.equal(order.payment_status, 'unpaid')
+    assert.deepEqual(await stockQuantities(), before)
+  })
+
+  test('cancelling a placed order voids its authorization and gives the stock back', async () => {
+    const before = await stockQuantities()
+    const { id, shipments } = await buildCart({ paymentMethodId: WIRE_TRANSFER_METHOD_ID, addSource: addWireTransfer })
+    const placed = await salesChannel.orders._place(id)
+    assert.deepEqual([placed.status, placed.payment_status], ['placed', 'authorized'])
+    assert.equal((await pendingReservations(id)).length, CART.length)
+
+    const cancelled = await integration.orders._cancel(id)
+    assert.deepEqual([cancelled.status, cancelled.payment_status], ['cancelled', 'voided'])
+    assert.equal(
+      Array.from(await integration.stock_reservations.list({ filters: { order_id_eq: id } })).length,
+      0,
+      'the reservations are gone',
+    )
+    for (const { sku_code } of CART) {
+      const held = Array.from(await integration.stock_reservations.list({ filters: { sku_code_eq: sku_code, status_eq: 'pending' } }))
+      assert.equal(held.length, 0, `${sku_code}: nothing holds its stock any more`)
+    }
+    assert.deepEqual(await stockQuantities(), before, 'a cancelled placement never decremented')
+    for (const shipment of shipments) {
+      assert.equal((await integration.shipments.retrieve(shipment.id)).status, 'cancelled')
+    }
+    const voids = Array.from(await integration.orders.voids(id))
+    assert.equal(voids.length, 1)
+  })
+})
