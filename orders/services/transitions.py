@@ -104,8 +104,8 @@ def order_cancel(*, order: Order, actor: Actor) -> Order:
         from_status = locked.status
         if from_status not in (Order.Status.PENDING, Order.Status.PLACED):
             raise transition_refused(number=locked.number, status=from_status, trigger="_cancel")
+        _cancel_shipments(locked, actor)  # a cart's draft shipments too
         if from_status == Order.Status.PLACED:
-            _cancel_shipments(locked, actor)
             _restore_promotions(locked)
         stock_release(order=locked, actor=actor)
         order_reload_after_hooks(locked)
@@ -201,6 +201,7 @@ def order_refund(*, order: Order, actor: Actor) -> Order:
         from_status = locked.status
         if from_status != Order.Status.APPROVED:
             raise transition_refused(number=locked.number, status=from_status, trigger="_refund")
+        _cancel_shipments(locked, actor)
         order_reload_after_hooks(locked)
         now = timezone.now()
         locked.cancel()
