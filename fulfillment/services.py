@@ -683,7 +683,8 @@ def shipments_build(
             key = (location.pk, allocation.line.sku.shipping_category_id)
             groups.setdefault(key, []).append(allocation)
         if existing and _existing_plan_key(existing) == _shipment_plan_key(groups):
-            return existing
+            # Locked in pk order (random ids); handed back in plan order, as a rebuild does.
+            return sorted(existing, key=lambda shipment: shipment.number)
 
         previous_methods = {
             (
