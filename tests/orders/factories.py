@@ -93,7 +93,9 @@ def checkout_ready(order: Order, *, card_token: str = "tok_success") -> Order:  
         stock.InventoryStockLocationFactory.create(inventory_model=inventory_model, priority=1)
         market.inventory_model = inventory_model
         market_save(market=market)
+    assert market.inventory_model is not None
     location = market.inventory_model.inventory_stock_locations.order_by("priority").first()
+    assert location is not None
     for line in order.line_items.filter(item_type="skus").select_related("sku"):
         if not StockItem.objects.filter(
             sku=line.sku, stock_location=location.stock_location
@@ -124,8 +126,8 @@ def order_ready(
     *,
     market: Market | None = None,
     amount_cents: int = 1000,
-    card_token: str = "tok_success",
-    **data: Any,  # noqa: S107
+    card_token: str = "tok_success",  # noqa: S107
+    **data: Any,
 ) -> Order:
     """A pending cart that can be placed: addresses, stock, shipping and payment included."""
     order = order_pending(market=market, amount_cents=amount_cents, **data)
