@@ -438,3 +438,108 @@ def test_the_payment_status_payments_derives_is_not_overwritten_by_the_placement
     (authorization,) = Transaction.objects.filter(order=order)
     assert (authorization.type, authorization.status) == ("authorizations", "succeeded")
     assert authorization.amount_cents == 2500
+
+
+# --- placement never leaves an order placing, nor money held, when it fails -----------------
+
+
+def test_a_payment_source_of_another_type_is_refused_before_anything_is_reserved():
+    from payments.models import PaymentSourceType
+    from tests.payments import factories as money
+
+    order = order_ready()  # its source is a test card
+    wire = money.PaymentMethodFactory.create(
+        market=order.market,
+        payment_gateway=money.ManualGatewayFactory.create(),
+        payment_source_type=PaymentSourceType.WIRE_TRANSFERS,
+    )
+    order = services.order_update(order=order, actor=STOREFRONT, data={"payment_method": wire})
+    with pytest.raises(DomainError) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "PAYMENT_SOURCE_MISMATCH"
+    assert exc.value.pointer == "/data/relationships/payment_source"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert not StockReservation.objects.filter(order=order, status="pending").exists()
+    assert not Transaction.objects.filter(order=order).exists()
+
+
+def test_an_authorization_refused_by_payments_returns_the_order_to_pending(monkeypatch):
+    from payments.services import payment_gateway_disable
+
+    real_authorize = placement.payment_authorize
+
+    def gateway_disabled_meanwhile(**kwargs: Any) -> Any:
+        payment_gateway_disable(payment_gateway=kwargs["payment_method"].payment_gateway)
+        kwargs["payment_method"].payment_gateway.refresh_from_db()
+        return real_authorize(**kwargs)
+
+    monkeypatch.setattr(placement, "payment_authorize", gateway_disabled_meanwhile)
+    order = order_ready()
+    with pytest.raises(DomainError) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "PAYMENT_METHOD_NOT_AVAILABLE"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert [error["code"] for error in order.placement_errors] == ["PAYMENT_METHOD_NOT_AVAILABLE"]
+    assert not order.stock_reservations.filter(status="pending").exists()
+
+
+def test_a_background_authorization_refused_by_payments_returns_the_order_to_pending(
+    django_capture_on_commit_callbacks,
+):
+    from payments.services import payment_method_disable
+
+    order = order_ready(place_async=True)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order = services.order_place(order=order, actor=STOREFRONT)
+    assert order.payment_method is not None
+    payment_method_disable(payment_method=order.payment_method)
+    for callback in callbacks:
+        callback()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert [error["code"] for error in order.placement_errors] == ["PAYMENT_METHOD_NOT_AVAILABLE"]
+    assert not order.stock_reservations.filter(status="pending").exists()
+
+
+def test_a_crash_after_authorizing_voids_the_authorization(monkeypatch):
+    def crash(order: Order, *, actor: Any, trigger: str) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(placement, "_order_placed", crash)
+    order = order_ready()
+    with pytest.raises(RuntimeError):
+        services.order_place(order=order, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert [error["code"] for error in order.placement_errors] == ["PLACEMENT_FAILED"]
+    assert not order.stock_reservations.filter(status="pending").exists()
+    assert order.payment_status == Order.PaymentStatus.VOIDED
+    assert set(
+        Transaction.objects.filter(order=order).values_list("type", "status", "amount_cents")
+    ) == {("authorizations", "succeeded", 1000), ("voids", "succeeded", 1000)}
+
+
+def test_a_background_placement_delivered_again_authorizes_once(monkeypatch):
+    """The worker dies after the gateway said yes and before the order was placed; the task
+    is delivered again (at least once) and must not authorize a second time."""
+    TestGateway.reset()
+    order = order_in_status("placing")
+    real_placed = placement._order_placed
+
+    def killed(order: Order, *, actor: Any, trigger: str) -> None:
+        raise KeyboardInterrupt  # not an Exception: nothing is cleaned up, as after a kill
+
+    monkeypatch.setattr(placement, "_order_placed", killed)
+    with pytest.raises(KeyboardInterrupt):
+        services.order_place_complete(order_id=order.pk, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACING
+    monkeypatch.setattr(placement, "_order_placed", real_placed)
+
+    services.order_place_complete(order_id=order.pk, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("placed", "authorized")
+    assert Transaction.objects.filter(order=order, type="authorizations").count() == 1
+    assert len(TestGateway.calls_of("authorize")) == 1
