@@ -773,10 +773,12 @@ def _fire(*, order: Order, shipment: Shipment, trigger: str, actor: Actor) -> No
             f"Shipment {shipment.number} is {shipment.status}: {trigger} is not allowed.",
             pointer=f"/data/attributes/{trigger}",
         )
-    if (
-        trigger in Shipment.TRIGGERS_NEEDING_FULFILLMENT
-        and order.fulfillment_status != Order.FulfillmentStatus.IN_PROGRESS
-    ):
+    allowed = {Order.FulfillmentStatus.IN_PROGRESS}
+    if trigger == "_deliver":
+        # The last shipment to ship makes the order fulfilled (spec 2.4); it is still
+        # delivered afterwards.
+        allowed.add(Order.FulfillmentStatus.FULFILLED)
+    if trigger in Shipment.TRIGGERS_NEEDING_FULFILLMENT and order.fulfillment_status not in allowed:
         raise FulfillmentNotInProgress(
             f"Order {order.number}'s fulfillment is {order.fulfillment_status}: {trigger} needs "
             "it in progress.",
