@@ -17,6 +17,7 @@ from oms.actors import Actor
 from orders.errors import InvalidAttribute, attribute
 from orders.models import Order
 from orders.services.checkout import (
+    order_authorization_capture,
     order_capture,
     order_shipment_shipping_method_set,
     order_shipment_trigger,
@@ -101,6 +102,7 @@ __all__ = [
     "order_approve",
     "order_approve_and_capture",
     "order_archive",
+    "order_authorization_capture",
     "order_cancel",
     "order_capture",
     "order_create",

@@ -57,7 +57,12 @@ from orders.events import order_change_event, order_topic_publish_on_commit
 from orders.locks import order_line_items_lock, order_lock
 from orders.models import LineItem, Order, OrderEvent
 from orders.services.addresses import address_missing_fields
-from orders.services.checkout import order_charges_sync, payment_source_of, tracked_stock_lines
+from orders.services.checkout import (
+    order_charges_sync,
+    order_fulfillment_status_sync,
+    payment_source_of,
+    tracked_stock_lines,
+)
 from orders.services.customers import customer_order_placed, email_validate
 from orders.services.orders import order_reload_after_hooks, order_totals_write
 from payments.errors import PaymentFailed, PaymentMethodNotAvailable, PaymentSourceMismatch
@@ -386,6 +391,9 @@ def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
             from_status=before,
             to_status=after,
         )
+    # A payment method that auto-captures has made the order paid already: fulfillment can
+    # start (spec 2.4).
+    order_fulfillment_status_sync(order=order, actor=actor, trigger=trigger)
     order_topic_publish_on_commit(order=order, topic="orders.place")
 
 
