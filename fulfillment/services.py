@@ -683,6 +683,7 @@ def shipments_build(
             key = (location.pk, allocation.line.sku.shipping_category_id)
             groups.setdefault(key, []).append(allocation)
         if existing and _existing_plan_key(existing) == _shipment_plan_key(groups):
+            # Locked in pk order (random ids); handed back in plan order, as a rebuild does.
             return sorted(existing, key=lambda shipment: shipment.number)
 
         previous_methods = {
@@ -772,11 +773,12 @@ def _fire(*, order: Order, shipment: Shipment, trigger: str, actor: Actor) -> No
             f"Shipment {shipment.number} is {shipment.status}: {trigger} is not allowed.",
             pointer=f"/data/attributes/{trigger}",
         )
-    if trigger in Shipment.TRIGGERS_NEEDING_FULFILLMENT and order.fulfillment_status not in (
-        Order.FulfillmentStatus.IN_PROGRESS,
-        # every shipment shipped makes the order fulfilled; they may still be delivered
-        *((Order.FulfillmentStatus.FULFILLED,) if trigger == "_deliver" else ()),
-    ):
+    allowed = {Order.FulfillmentStatus.IN_PROGRESS}
+    if trigger == "_deliver":
+        # The last shipment to ship makes the order fulfilled (spec 2.4); it is still
+        # delivered afterwards.
+        allowed.add(Order.FulfillmentStatus.FULFILLED)
+    if trigger in Shipment.TRIGGERS_NEEDING_FULFILLMENT and order.fulfillment_status not in allowed:
         raise FulfillmentNotInProgress(
             f"Order {order.number}'s fulfillment is {order.fulfillment_status}: {trigger} needs "
             "it in progress.",

@@ -150,5 +150,13 @@ class PlacementInProgress(DomainError):
     status = 409
 
 
+class PaymentInProgress(DomainError):
+    """Another payment request of the order is still with its gateway, or money moved
+    meanwhile: the trigger changed nothing and can be sent again."""
+
+    code = "PAYMENT_IN_PROGRESS"
+    status = 409
+
+
 class OrderNotFulfillable(DomainError):
     code = "ORDER_NOT_FULFILLABLE"

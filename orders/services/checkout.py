@@ -197,18 +197,23 @@ def order_capture(*, order: Order, actor: Actor, idempotency_key: str | None = N
 def order_authorization_capture(
     *,
     authorization: Transaction,
-    amount_cents: int | None,
+    amount_cents: int | None = None,
     actor: Actor,
     idempotency_key: str | None = None,
 ) -> Transaction:
-    """`_capture` on one authorization (partial with an amount), then the order's statuses."""
+    """`_capture` (`_capture_amount_cents`) of one authorization of an order, then the order's
+    statuses that follow: a partial capture makes it partially_paid and its fulfillment
+    in_progress (spec 2.4), which payments, not knowing shipments, cannot write itself.
+    A declined capture is returned failed, as payments returns it."""
     capture = payments.authorization_capture(
         authorization=authorization,
         amount_cents=amount_cents,
         actor=actor,
         idempotency_key=idempotency_key,
     )
-    order_statuses_sync(order=authorization.order, actor=actor, trigger="_capture")
+    order_statuses_sync(
+        order=Order.objects.get(pk=authorization.order_id), actor=actor, trigger="_capture"
+    )
     return capture
 
 
@@ -275,6 +280,7 @@ def tracked_stock_lines(lines: Sequence[LineItem]) -> list[tuple[LineItem, Sku, 
 
 
 __all__ = [
+    "order_authorization_capture",
     "order_capture",
     "order_charges_sync",
     "order_fulfillment_status_sync",

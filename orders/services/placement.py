@@ -55,14 +55,20 @@ from orders.errors import (
 )
 from orders.events import order_change_event, order_topic_publish_on_commit
 from orders.locks import order_line_items_lock, order_lock
-from orders.models import LineItem, Order
+from orders.models import LineItem, Order, OrderEvent
 from orders.services.addresses import address_missing_fields
-from orders.services.checkout import order_charges_sync, payment_source_of, tracked_stock_lines
+from orders.services.checkout import (
+    order_charges_sync,
+    order_fulfillment_status_sync,
+    payment_source_of,
+    tracked_stock_lines,
+)
 from orders.services.customers import customer_order_placed, email_validate
 from orders.services.orders import order_reload_after_hooks, order_totals_write
-from payments.errors import PaymentFailed, PaymentMethodNotAvailable
+from payments.errors import PaymentFailed, PaymentMethodNotAvailable, PaymentSourceMismatch
 from payments.models import Transaction
 from payments.selectors import payment_methods_available
+from payments.services import authorization_void as payment_authorization_void
 from payments.services import payment_authorize
 
 logger = logging.getLogger(__name__)
@@ -114,6 +120,29 @@ def _check_payment(order: Order) -> None:
         raise PaymentSourceMissing(
             "Add a payment source to the order.", pointer=relationship("payment_source")
         )
+    if source.source_type != method.payment_source_type:
+        # Refused here, before anything is reserved, rather than by the authorization.
+        raise PaymentSourceMismatch(
+            f"The payment method takes {method.payment_source_type}, not {source.source_type}.",
+            pointer=relationship("payment_source"),
+        )
+
+
+def _placement_attempt(order_id: str) -> int:
+    """This placement attempt: the event of its pending → placing. A background task is
+    delivered at least once; keyed on the attempt, a second run replays the first
+    authorization instead of asking the gateway again (the order's `updated_at` would not do:
+    payments writes the payment status, and with it `updated_at`, when it settles)."""
+    return (
+        OrderEvent.objects.filter(
+            order_id=order_id,
+            subject_type="orders",
+            field="status",
+            to_status=Order.Status.PLACING,
+        )
+        .latest("id")
+        .pk
+    )
 
 
 def _authorize_payment(order: Order, actor: Actor) -> Transaction | None:
@@ -128,8 +157,17 @@ def _authorize_payment(order: Order, actor: Actor) -> Transaction | None:
         payment_source=source,
         amount_cents=order.total_amount_with_taxes_cents,
         actor=actor,
-        idempotency_key=f"place:{order.pk}:{order.updated_at.isoformat()}",
+        idempotency_key=f"place:{order.pk}:{_placement_attempt(order.pk)}",
     )
+
+
+def _authorization_give_back(authorization: Transaction, actor: Actor) -> None:
+    """Void what an authorization of a placement that then failed still holds, so that the
+    customer's card is not left with a hold for an order that was not placed."""
+    try:
+        payment_authorization_void(authorization=authorization, actor=actor)
+    except DomainError:
+        logger.exception("could not void %s of a failed placement", authorization.number)
 
 
 # --- checks ----------------------------------------------------------------------------------
@@ -258,22 +296,45 @@ def _placement_prepare(order: Order, *, actor: Actor) -> None:
 
 
 def _placement_finish(*, order_id: str, actor: Actor) -> Order:
-    """Steps 2 and 3 for a placing order: authorize with no lock held, then place or give back."""
+    """Steps 2 and 3 for a placing order: authorize with no lock held, then place or give back.
+
+    However it fails, the order does not stay placing: it goes back to pending with the reason
+    recorded and its reservations released, and an authorization it got is voided."""
     order = Order.objects.select_related("payment_method", "market").get(pk=order_id)
     if order.status != Order.Status.PLACING:
         return order
-    authorization = _authorize_payment(order, actor)
+    try:
+        authorization = _authorize_payment(order, actor)
+    except Exception as exc:
+        # refused by payments before the gateway was asked (a method disabled meanwhile), or
+        # a bug: nothing was authorized
+        _order_placing_failed(order_id=order_id, actor=actor, errors=[_placement_error(exc)])
+        raise
     if authorization is not None and not authorization.succeeded:
         error = PaymentFailed(authorization)
         error.pointer = relationship("payment_source")
         _order_placing_failed(order_id=order_id, actor=actor, errors=[error])
         raise error
-    with transaction.atomic():
-        locked = order_lock(order_id)
-        if locked.status != Order.Status.PLACING:
-            return locked
-        _order_placed(locked, actor=actor, trigger="_place")
+    try:
+        with transaction.atomic():
+            locked = order_lock(order_id)
+            if locked.status != Order.Status.PLACING:
+                return locked
+            _order_placed(locked, actor=actor, trigger="_place")
+    except Exception as exc:
+        if authorization is not None:
+            _authorization_give_back(authorization, actor)
+        _order_placing_failed(order_id=order_id, actor=actor, errors=[_placement_error(exc)])
+        raise
     return locked
+
+
+def _placement_error(exc: Exception) -> DomainError:
+    """What a failed placement records: the refusal itself, or a generic error for a bug."""
+    if isinstance(exc, DomainError):
+        return exc
+    logger.error("placing failed unexpectedly", exc_info=exc)
+    return PlacementFailed("The placement failed unexpectedly; place it again.")
 
 
 def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
@@ -330,6 +391,9 @@ def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
             from_status=before,
             to_status=after,
         )
+    # A payment method that auto-captures has made the order paid already: fulfillment can
+    # start (spec 2.4).
+    order_fulfillment_status_sync(order=order, actor=actor, trigger=trigger)
     order_topic_publish_on_commit(order=order, topic="orders.place")
 
 
@@ -381,19 +445,13 @@ def _order_placement_enqueue(*, order_id: str, actor: Actor) -> None:
 
 def order_place_complete(*, order_id: str, actor: Actor) -> Order:
     """The background half of `place_async`: placing → placed, or back to pending with the
-    reasons recorded in `placement_errors`. Safe to run twice: only a placing order moves."""
+    reasons recorded in `placement_errors`. Safe to run twice: only a placing order moves,
+    and a second run replays the first one's authorization. A refusal is an outcome (the
+    order is returned); anything else, once recorded, is raised for the task runner."""
     try:
         return _placement_finish(order_id=order_id, actor=actor)
     except DomainError:
         return Order.objects.get(pk=order_id)  # recorded by _order_placing_failed
-    except Exception:
-        logger.exception("placing order %s failed", order_id)
-        _order_placing_failed(
-            order_id=order_id,
-            actor=actor,
-            errors=[PlacementFailed("The placement failed unexpectedly; place it again.")],
-        )
-        raise
 
 
 def _order_placing_failed(*, order_id: str, actor: Actor, errors: Sequence[DomainError]) -> Order:

@@ -1,10 +1,15 @@
 """The order's triggers after checkout (spec 2.1), one service each, all of one shape:
 
     atomic → lock the order → re-check the guard on the locked row (TransitionNotAllowed,
-    nothing changed) → hooks → FSM transition → timestamps → event row → topic after commit
+    nothing changed) → stock and shipments → FSM transition → timestamps → event row → topic
+    after commit
 
-Hook points for the payments and fulfillment apps are marked `# integrates`; today they do
-nothing, so approving, cancelling and refunding move only the order itself.
+Triggers that move money (`_cancel` voids, `_refund` refunds, `_approve_and_capture`
+captures) call payments first, with no lock held (a gateway call never runs under our locks);
+the transition then checks, on the locked order, that the money is where it must be: no other
+payment request still in flight, nothing left authorized (cancel) or captured (refund). A
+concurrent request that found nothing to do itself therefore cannot cancel an order whose
+void or refund is still with the gateway.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from oms.actors import Actor
 from orders.errors import (
     OrderNotFulfillable,
     OrderTotalExceedsPlaceTotal,
+    PaymentInProgress,
     attribute,
     transition_refused,
 )
@@ -30,6 +36,11 @@ from orders.services.orders import order_reload_after_hooks, order_totals_write
 from payments import services as payments
 from payments.errors import PaymentFailed
 from payments.models import Transaction
+from payments.selectors import (
+    order_capturable_authorizations,
+    order_payment_totals,
+    order_refundable_captures,
+)
 
 # --- what the triggers ask of payments and fulfillment -----------------------------------------
 
@@ -51,6 +62,23 @@ def _money_refused(transactions: list[Transaction]) -> None:
     failed = [txn for txn in transactions if not txn.succeeded]
     if failed:
         raise PaymentFailed(failed[0])
+
+
+def _check_money_settled(order: Order, *, trigger: str, authorized: bool, captured: bool) -> None:
+    """On the locked order, after the money of `trigger` moved: refuse (409, nothing changed)
+    while another payment request of the order is with its gateway, or when money is still
+    authorized (`authorized=False`: a cancel must have voided it) or captured
+    (`captured=False`: a refund must have refunded it) — moved meanwhile by someone else."""
+    pending = Transaction.objects.filter(order_id=order.pk, status=Transaction.Status.PENDING)
+    left = (not authorized and order_capturable_authorizations(order_id=order.pk).exists()) or (
+        not captured and order_refundable_captures(order_id=order.pk).exists()
+    )
+    if pending.exists() or left:
+        raise PaymentInProgress(
+            f"Order #{order.number}'s payment is changing (another request is in progress); "
+            f"send {trigger} again when it is done.",
+            pointer=attribute(trigger),
+        )
 
 
 def _check_fulfillable(order: Order) -> None:
@@ -97,7 +125,12 @@ def order_cancel(*, order: Order, actor: Actor) -> Order:
     current = Order.objects.get(pk=order.pk)
     if current.status not in (Order.Status.PENDING, Order.Status.PLACED):
         raise transition_refused(number=current.number, status=current.status, trigger="_cancel")
-    if current.status == Order.Status.PLACED:
+    # A free order has no authorization to void; a captured one has nothing left to void
+    # (payments refuses: NOTHING_TO_VOID) and must be refunded instead.
+    if (
+        current.status == Order.Status.PLACED
+        and order_payment_totals(order_id=current.pk).authorized_cents
+    ):
         _money_refused(payments.order_void_all(order=current, actor=actor))
     with transaction.atomic():
         locked = order_lock(order.pk)
@@ -106,6 +139,7 @@ def order_cancel(*, order: Order, actor: Actor) -> Order:
             raise transition_refused(number=locked.number, status=from_status, trigger="_cancel")
         _cancel_shipments(locked, actor)  # a cart's draft shipments too
         if from_status == Order.Status.PLACED:
+            _check_money_settled(locked, trigger="_cancel", authorized=False, captured=True)
             _restore_promotions(locked)
         stock_release(order=locked, actor=actor)
         order_reload_after_hooks(locked)
@@ -132,9 +166,10 @@ def _order_approve(*, order: Order, actor: Actor, trigger: str, capture: bool) -
         _status_event(locked, actor=actor, trigger=trigger, from_status=from_status)
         order_fulfillment_status_sync(order=locked, actor=actor, trigger=trigger)
         order_topic_publish_on_commit(order=locked, topic="orders.approve")
-    if capture:
+    if capture and order_capturable_authorizations(order_id=locked.pk).exists():
         # Approved first; the capture then runs with no lock held. A failed capture leaves
-        # the order approved and authorized, and answers with the gateway's reason.
+        # the order approved and authorized, and answers with the gateway's reason. (A free
+        # or auto-captured order has nothing to capture: it is only approved.)
         captures = payments.order_capture_all(order=locked, actor=actor)
         locked = order_statuses_sync(order=locked, actor=actor, trigger=trigger)
         _money_refused(captures)
@@ -190,17 +225,22 @@ def order_stop_editing(*, order: Order, actor: Actor) -> Order:
 
 
 def order_refund(*, order: Order, actor: Actor) -> Order:
-    """`_refund` of an approved order: everything captured is refunded (first, with no lock
-    held) and the order is cancelled; a fulfillment in progress goes back to unfulfilled."""
+    """`_refund` of an approved order: everything captured is refunded and what is still
+    authorized is voided (first, with no lock held), then the order is cancelled; a
+    fulfillment in progress goes back to unfulfilled."""
     current = Order.objects.get(pk=order.pk)
     if current.status != Order.Status.APPROVED:
         raise transition_refused(number=current.number, status=current.status, trigger="_refund")
     _money_refused(payments.order_refund_all(order=current, actor=actor))
+    if order_capturable_authorizations(order_id=current.pk).exists():
+        # Partly captured: the rest of the authorization would stay held on the card.
+        _money_refused(payments.order_void_all(order=current, actor=actor))
     with transaction.atomic():
         locked = order_lock(order.pk)
         from_status = locked.status
         if from_status != Order.Status.APPROVED:
             raise transition_refused(number=locked.number, status=from_status, trigger="_refund")
+        _check_money_settled(locked, trigger="_refund", authorized=False, captured=False)
         _cancel_shipments(locked, actor)
         order_reload_after_hooks(locked)
         now = timezone.now()

@@ -104,22 +104,25 @@ def test_transition_table(state, held_from, trigger, target):
     assert stored.status_before_hold == (state if target == S.ON_HOLD else "")
 
 
+WORK_STEPS = [
+    (S.UPCOMING, "", "_picking"),
+    (S.ON_HOLD, S.PICKING, "_picking"),
+    (S.PICKING, "", "_packing"),
+    (S.ON_HOLD, S.PACKING, "_packing"),
+    (S.PACKING, "", "_ready_to_ship"),
+    (S.READY_TO_SHIP, "", "_ship"),
+    (S.SHIPPED, "", "_deliver"),
+]
+
+
 @pytest.mark.parametrize(
     ("state", "held_from", "trigger", "fulfillment"),
     [
-        (state, held_from, trigger, fulfillment)
-        for state, held_from, trigger in [
-            (S.UPCOMING, "", "_picking"),
-            (S.ON_HOLD, S.PICKING, "_picking"),
-            (S.PICKING, "", "_packing"),
-            (S.ON_HOLD, S.PACKING, "_packing"),
-            (S.PACKING, "", "_ready_to_ship"),
-            (S.READY_TO_SHIP, "", "_ship"),
-            (S.SHIPPED, "", "_deliver"),
-        ]
+        (*step, fulfillment)
+        for step in WORK_STEPS
         for fulfillment in ["unfulfilled", "not_required", "fulfilled"]
-        # shipping the last shipment fulfils the order; delivering it is still allowed (below)
-        if (trigger, fulfillment) != ("_deliver", "fulfilled")
+        # the last shipment to ship fulfils the order; it is delivered after (below)
+        if (step[2], fulfillment) != ("_deliver", "fulfilled")
     ],
 )
 def test_picking_and_later_need_fulfillment_in_progress(state, held_from, trigger, fulfillment):
@@ -130,6 +133,13 @@ def test_picking_and_later_need_fulfillment_in_progress(state, held_from, trigge
     assert exc.value.code == "FULFILLMENT_NOT_IN_PROGRESS"
     assert Shipment.objects.filter(pk=shipment.pk).values().get() == before
     assert not OrderEvent.objects.exclude(subject_type="orders").exists()
+
+
+def test_a_shipment_is_delivered_after_its_order_became_fulfilled():
+    # Shipping the last shipment fulfils the order (spec 2.4); delivery comes after that.
+    shipment = shipment_in(S.SHIPPED, fulfillment="fulfilled")
+    moved = SHIPMENT_TRIGGERS["_deliver"](shipment=shipment, actor=STAFF)
+    assert moved.status == S.DELIVERED
 
 
 @pytest.mark.parametrize(

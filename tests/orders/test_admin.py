@@ -65,7 +65,7 @@ def test_order_page_shows_lines_totals_and_timeline_read_only(staff_client):
     response = staff_client.get(reverse("admin:orders_order_change", args=[order.pk]))
     assert response.status_code == 200
     body = response.content.decode()
-    assert order.line_items.get().sku_code in body
+    assert order.line_items.get(item_type="skus").sku_code in body
     assert "€43.21" in body
     assert "timeline" in body.lower()
     assert "approved" in body

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from oms.errors import DomainError
 from orders import services
 from orders.models import Customer, LineItem, Order, OrderEvent
 from orders.services import placement
+from payments.models import Transaction
 from tests import factories as catalog
 from tests.orders.factories import STOREFRONT, OrderFactory, order_ready, priced_sku
 
@@ -43,16 +45,32 @@ def all_at_once[T](fn: Callable[[int], T], workers: int) -> list[T]:
 
 
 def test_two_threads_placing_the_same_order_place_it_exactly_once(monkeypatch):
-    # Hold the lock a while inside the placement so the second caller surely waits on it.
-    monkeypatch.setattr(placement, "_reserve_stock", lambda order: time.sleep(0.3))
+    # Hold the order lock a while inside the placement so the second caller surely waits on
+    # it; it then finds the order placing (refused, 409) or placed (nothing to do).
+    reserve = placement.stock_reserve_for_placement
+
+    def slow_reserve(**kwargs: Any) -> Any:
+        reservations = reserve(**kwargs)
+        time.sleep(0.3)
+        return reservations
+
+    monkeypatch.setattr(placement, "stock_reserve_for_placement", slow_reserve)
     order = order_ready()
 
-    statuses = all_at_once(
-        lambda i: services.order_place(order=order, actor=STOREFRONT).status, workers=2
-    )
+    def place(i: int) -> str:
+        try:
+            return services.order_place(order=order, actor=STOREFRONT).status
+        except DomainError as exc:
+            return exc.code
 
-    assert statuses == ["placed", "placed"]
+    outcomes = all_at_once(place, workers=2)
+
+    assert "placed" in outcomes
+    assert set(outcomes) <= {"placed", "PLACEMENT_IN_PROGRESS"}
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED
     assert OrderEvent.objects.filter(order=order, to_status="placed").count() == 1
+    assert Transaction.objects.filter(order=order, type="authorizations").count() == 1
     customer = Customer.objects.get(pk=order.customer_id)
     assert (customer.total_orders_count, customer.status) == (1, Customer.Status.ACQUIRED)
 

@@ -3,19 +3,27 @@ idempotent, and in the background with `place_async`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from fulfillment.models import ShippingMethod, StockItem, StockReservation
 from markets.models import Address
 from oms.errors import DomainError
 from orders import services
 from orders.errors import OrderNotPlaceable
 from orders.models import Customer, LineItem, Order, OrderEvent
 from orders.services import placement
+from payments.gateways.test import TestGateway
+from payments.models import Transaction
+from payments.services import test_payment_create
 from tests import factories as catalog
+from tests.fulfillment import factories as stock
 from tests.orders.factories import (
     STAFF,
     STOREFRONT,
     OrderFactory,
+    checkout_ready,
     line_add,
     order_in_status,
     order_pending,
@@ -102,11 +110,13 @@ def test_a_free_order_needs_no_billing_address():
     order = services.order_update(
         order=order, actor=STOREFRONT, data={"shipping_address": catalog.AddressFactory.create()}
     )
+    order = checkout_ready(order)  # stock, free shipping, a method and a card it will not use
     order = services.order_place(order=order, actor=STOREFRONT)
     assert order.status == Order.Status.PLACED
     assert order.payment_status == Order.PaymentStatus.FREE
     assert order.payment_updated_at is not None
     assert order.events.filter(field="payment_status", to_status="free").count() == 1
+    assert not Transaction.objects.filter(order=order).exists()  # nothing to authorize
 
 
 def test_missing_shipping_address_is_refused_with_its_pointer():
@@ -136,6 +146,7 @@ def test_zip_code_is_not_required_where_there_are_none():
         actor=STOREFRONT,
         data={"billing_address": hong_kong, "_shipping_address_same_as_billing": True},
     )
+    order = checkout_ready(order)
     assert services.order_place(order=order, actor=STOREFRONT).status == "placed"
 
 
@@ -146,10 +157,15 @@ def test_digital_goods_need_no_shipping_address():
     order = services.order_update(
         order=order, actor=STOREFRONT, data={"billing_address": catalog.AddressFactory.create()}
     )
+    order = checkout_ready(order)
+    assert not order.shipments.exists()
     order = services.order_place(order=order, actor=STOREFRONT)
     assert order.status == Order.Status.PLACED
     assert order.fulfillment_status == Order.FulfillmentStatus.NOT_REQUIRED
     assert order.fulfillment_updated_at is not None
+    assert not order.shipments.exists()
+    # Not shipped, but tracked: its unit is reserved like any other.
+    assert order.stock_reservations.filter(status="pending").count() == 1
 
 
 def test_a_shipping_country_lock_is_enforced():
@@ -162,7 +178,7 @@ def test_a_shipping_country_lock_is_enforced():
 
 def test_a_line_whose_price_disappeared_is_refused_with_its_pointer():
     order = order_ready()
-    sku = order.line_items.get().sku
+    sku = order.line_items.get(item_type="skus").sku
     assert sku is not None
     sku.prices.all().delete()
     error = refused(order)
@@ -209,50 +225,87 @@ def test_every_failure_is_reported_at_once():
 
 def test_placement_recomputes_the_totals_first():
     order = order_ready(amount_cents=1000)
-    sku = order.line_items.get().sku
+    sku = order.line_items.get(item_type="skus").sku
     assert sku is not None
     sku.prices.update(amount_cents=1100)
     order = services.order_place(order=order, actor=STOREFRONT)
     assert order.place_total_amount_cents == 1100
+    assert Transaction.objects.get(order=order, type="authorizations").amount_cents == 1100
 
 
-def test_a_refusing_hook_leaves_everything_as_it_was(monkeypatch):
-    def out_of_stock(order: Order) -> None:
-        # Whatever a hook wrote before refusing is rolled back with the placement.
-        LineItem.objects.filter(order=order).update(name="touched")
-        raise DomainError("No stock for SKU-1.", code="OUT_OF_STOCK", pointer="/data")
-
-    monkeypatch.setattr(placement, "_reserve_stock", out_of_stock)
+def test_missing_stock_is_refused_and_nothing_is_reserved():
     order = order_ready()
-    customer_count = Customer.objects.get(pk=order.customer_id).total_orders_count
+    line = order.line_items.get(item_type="skus")
+    StockItem.objects.filter(sku=line.sku).update(quantity=0)
     with pytest.raises(DomainError) as exc:
         services.order_place(order=order, actor=STOREFRONT)
     assert exc.value.code == "OUT_OF_STOCK"
     order.refresh_from_db()
+    assert (order.status, order.placed_at) == ("pending", None)
+    assert not StockReservation.objects.filter(order=order).exists()
+    assert not Transaction.objects.filter(order=order).exists()
+
+
+def test_a_refusal_after_reserving_leaves_everything_as_it_was(monkeypatch):
+    def no_shipping(order: Order, lines: Any, actor: Any) -> None:
+        # Stock is reserved by now; it and whatever else was written go with the rollback.
+        assert StockReservation.objects.filter(order=order, status="pending").exists()
+        LineItem.objects.filter(order=order).update(name="touched")
+        raise DomainError("No way to ship it.", code="NO_SHIPPING_METHOD", pointer="/data")
+
+    monkeypatch.setattr(placement, "_plan_shipments", no_shipping)
+    order = order_ready()
+    customer_count = Customer.objects.get(pk=order.customer_id).total_orders_count
+    with pytest.raises(DomainError) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "NO_SHIPPING_METHOD"
+    order.refresh_from_db()
     assert order.status == "pending"
     assert not order.line_items.filter(name="touched").exists()
+    assert not StockReservation.objects.filter(order=order, status="pending").exists()
+    assert not Transaction.objects.filter(order=order).exists()
     assert Customer.objects.get(pk=order.customer_id).total_orders_count == customer_count
 
 
-def test_hooks_run_in_order_and_payment_sees_the_recomputed_total(monkeypatch):
+def test_stock_shipments_then_payment_and_payment_sees_the_recomputed_total(monkeypatch):
     calls: list[tuple[str, int]] = []
+    real_reserve = placement.stock_reserve_for_placement
+    real_build = placement.shipments_build
+    real_authorize = placement.payment_authorize
 
-    def build_shipments(order: Order) -> None:
-        calls.append(("shipments", order.total_amount_with_taxes_cents))
-        services.line_item_charge_set(
-            order=order, actor=STAFF, item_type="shipments", item_id="s", name="s", amount_cents=500
-        )
+    def reserve(**kwargs: Any) -> Any:
+        calls.append(("stock", 0))
+        return real_reserve(**kwargs)
 
-    monkeypatch.setattr(placement, "_reserve_stock", lambda order: calls.append(("stock", 0)))
-    monkeypatch.setattr(placement, "_build_shipments", build_shipments)
-    monkeypatch.setattr(
-        placement,
-        "_authorize_payment",
-        lambda order: calls.append(("payment", order.total_amount_with_taxes_cents)),
+    def build(**kwargs: Any) -> Any:
+        calls.append(("shipments", kwargs["order"].total_amount_with_taxes_cents))
+        return real_build(**kwargs)
+
+    def authorize(**kwargs: Any) -> Any:
+        calls.append(("payment", kwargs["amount_cents"]))
+        return real_authorize(**kwargs)
+
+    market = catalog.MarketFactory.create()
+    order = order_pending(market=market, amount_cents=1000)
+    stock.ShippingMethodFactory.create(market=market, price_amount_cents=500)
+    order = services.order_update(
+        order=order,
+        actor=STOREFRONT,
+        data={
+            "billing_address": catalog.AddressFactory.create(),
+            "_shipping_address_same_as_billing": True,
+        },
     )
-    order = services.order_place(order=order_ready(amount_cents=1000), actor=STOREFRONT)
-    assert calls == [("stock", 0), ("shipments", 1000), ("payment", 1500)]
-    assert order.place_total_amount_cents == 1500
+    order = checkout_ready(order)
+    # The shipping price goes up after the cart was priced; placement prices it again.
+    ShippingMethod.objects.filter(market=market).update(price_amount_cents=700)
+    monkeypatch.setattr(placement, "stock_reserve_for_placement", reserve)
+    monkeypatch.setattr(placement, "shipments_build", build)
+    monkeypatch.setattr(placement, "payment_authorize", authorize)
+    order = services.order_place(order=order, actor=STOREFRONT)
+    assert calls == [("stock", 0), ("shipments", 1500), ("payment", 1700)]
+    assert order.place_total_amount_cents == 1700
+    assert order.shipping_amount_cents == 700
 
 
 # --- place_async --------------------------------------------------------------------------
@@ -266,7 +319,11 @@ def test_place_async_places_in_the_background(django_capture_on_commit_callbacks
     order.refresh_from_db()
     assert order.status == Order.Status.PLACED
     assert order.placement_errors == []
-    transitions = list(order.events.filter(field="status").values_list("from_status", "to_status"))
+    transitions = list(
+        order.events.filter(subject_type="orders", field="status").values_list(
+            "from_status", "to_status"
+        )
+    )
     assert transitions[-2:] == [("pending", "placing"), ("placing", "placed")]
 
 
@@ -277,10 +334,14 @@ def test_the_place_async_attribute_makes_place_run_in_the_background(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         order = services.order_place(order=order, actor=STOREFRONT)
     assert order.status == Order.Status.PLACING
-    assert len(callbacks) == 1
-    callbacks[0]()
+    assert order.stock_reservations.filter(status="pending").count() == 1  # at once
+    assert not Transaction.objects.filter(order=order).exists()  # not yet
+    enqueue = [c for c in callbacks if c.func.__name__ == "_order_placement_enqueue"]
+    assert len(enqueue) == 1
+    enqueue[0]()
     order.refresh_from_db()
     assert order.status == Order.Status.PLACED
+    assert order.payment_status == Order.PaymentStatus.AUTHORIZED
 
 
 def test_place_async_reports_check_failures_at_once():
@@ -292,38 +353,40 @@ def test_place_async_reports_check_failures_at_once():
 
 
 def test_a_failed_background_placement_returns_to_pending_with_the_errors(
-    monkeypatch, django_capture_on_commit_callbacks
+    django_capture_on_commit_callbacks,
 ):
-    def declined(order: Order) -> None:
-        raise DomainError("The card was declined.", code="PAYMENT_DECLINED", pointer="/data")
-
-    monkeypatch.setattr(placement, "_authorize_payment", declined)
-    order = order_ready()
+    order = order_ready(card_token="tok_declined")
     with django_capture_on_commit_callbacks(execute=True):
         services.order_place_async(order=order, actor=STOREFRONT)
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert order.placement_errors == [
-        {"code": "PAYMENT_DECLINED", "detail": "The card was declined.", "pointer": "/data"}
+        {
+            "code": "PAYMENT_DECLINED",
+            "detail": "Card declined",
+            "pointer": "/data/relationships/payment_source",
+        }
     ]
     assert order.errors_count == 1
     assert order.placed_at is None
-    last = order.events.latest("id")
+    assert not order.stock_reservations.filter(status="pending").exists()
+    last = order.events.filter(subject_type="orders").latest("id")
     assert (last.from_status, last.to_status) == ("placing", "pending")
     assert "PAYMENT_DECLINED" in last.message
 
-    # Fixed, it places, and the old errors go.
-    monkeypatch.undo()
+    # Another card, and it places; the old errors go.
+    test_payment_create(order=order, token="tok_success")
     with django_capture_on_commit_callbacks(execute=True):
         services.order_place_async(order=order, actor=STOREFRONT)
     order.refresh_from_db()
     assert (order.status, order.placement_errors) == ("placed", [])
+    assert order.stock_reservations.filter(status="pending").count() == 1
 
 
 def test_an_unexpected_crash_returns_the_order_to_pending(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    def crash(order: Order) -> None:
+    def crash(order: Order, actor: Any) -> None:
         raise RuntimeError("gateway exploded")
 
     monkeypatch.setattr(placement, "_authorize_payment", crash)
@@ -333,6 +396,7 @@ def test_an_unexpected_crash_returns_the_order_to_pending(
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert [error["code"] for error in order.placement_errors] == ["PLACEMENT_FAILED"]
+    assert not order.stock_reservations.filter(status="pending").exists()
 
 
 def test_the_background_task_runs_through_django_tasks():
@@ -353,19 +417,129 @@ def test_the_background_task_runs_through_django_tasks():
     assert order.events.filter(to_status="placed").count() == 1
 
 
-def test_place_on_a_placing_order_is_refused():
+def test_place_on_a_placing_order_is_refused_without_authorizing_again():
+    TestGateway.reset()
     order = order_in_status("placing")
     with pytest.raises(DomainError) as exc:
         services.order_place(order=order, actor=STOREFRONT)
-    assert exc.value.code == "TRANSITION_NOT_ALLOWED"
+    assert (exc.value.code, exc.value.status) == ("PLACEMENT_IN_PROGRESS", 409)
+    assert exc.value.pointer == "/data/attributes/_place"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACING
+    assert not Transaction.objects.filter(order=order).exists()
+    assert TestGateway.calls_of("authorize") == []
 
 
-def test_a_status_a_hook_saves_is_not_overwritten_by_the_placement(monkeypatch):
-    def authorize(order: Order) -> None:
-        # As the payments app will: write the derived status on its own copy of the row.
-        Order.objects.filter(pk=order.pk).update(payment_status=Order.PaymentStatus.AUTHORIZED)
-
-    monkeypatch.setattr(placement, "_authorize_payment", authorize)
-    order = services.order_place(order=order_ready(), actor=STOREFRONT)
+def test_the_payment_status_payments_derives_is_not_overwritten_by_the_placement():
+    # payments writes the payment status on its own copy of the row while authorizing.
+    order = services.order_place(order=order_ready(amount_cents=2500), actor=STOREFRONT)
     order.refresh_from_db()
     assert (order.status, order.payment_status) == ("placed", "authorized")
+    (authorization,) = Transaction.objects.filter(order=order)
+    assert (authorization.type, authorization.status) == ("authorizations", "succeeded")
+    assert authorization.amount_cents == 2500
+
+
+# --- placement never leaves an order placing, nor money held, when it fails -----------------
+
+
+def test_a_payment_source_of_another_type_is_refused_before_anything_is_reserved():
+    from payments.models import PaymentSourceType
+    from tests.payments import factories as money
+
+    order = order_ready()  # its source is a test card
+    wire = money.PaymentMethodFactory.create(
+        market=order.market,
+        payment_gateway=money.ManualGatewayFactory.create(),
+        payment_source_type=PaymentSourceType.WIRE_TRANSFERS,
+    )
+    order = services.order_update(order=order, actor=STOREFRONT, data={"payment_method": wire})
+    with pytest.raises(DomainError) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "PAYMENT_SOURCE_MISMATCH"
+    assert exc.value.pointer == "/data/relationships/payment_source"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert not StockReservation.objects.filter(order=order, status="pending").exists()
+    assert not Transaction.objects.filter(order=order).exists()
+
+
+def test_an_authorization_refused_by_payments_returns_the_order_to_pending(monkeypatch):
+    from payments.services import payment_gateway_disable
+
+    real_authorize = placement.payment_authorize
+
+    def gateway_disabled_meanwhile(**kwargs: Any) -> Any:
+        payment_gateway_disable(payment_gateway=kwargs["payment_method"].payment_gateway)
+        kwargs["payment_method"].payment_gateway.refresh_from_db()
+        return real_authorize(**kwargs)
+
+    monkeypatch.setattr(placement, "payment_authorize", gateway_disabled_meanwhile)
+    order = order_ready()
+    with pytest.raises(DomainError) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "PAYMENT_METHOD_NOT_AVAILABLE"
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert [error["code"] for error in order.placement_errors] == ["PAYMENT_METHOD_NOT_AVAILABLE"]
+    assert not order.stock_reservations.filter(status="pending").exists()
+
+
+def test_a_background_authorization_refused_by_payments_returns_the_order_to_pending(
+    django_capture_on_commit_callbacks,
+):
+    from payments.services import payment_method_disable
+
+    order = order_ready(place_async=True)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        order = services.order_place(order=order, actor=STOREFRONT)
+    assert order.payment_method is not None
+    payment_method_disable(payment_method=order.payment_method)
+    for callback in callbacks:
+        callback()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert [error["code"] for error in order.placement_errors] == ["PAYMENT_METHOD_NOT_AVAILABLE"]
+    assert not order.stock_reservations.filter(status="pending").exists()
+
+
+def test_a_crash_after_authorizing_voids_the_authorization(monkeypatch):
+    def crash(order: Order, *, actor: Any, trigger: str) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(placement, "_order_placed", crash)
+    order = order_ready()
+    with pytest.raises(RuntimeError):
+        services.order_place(order=order, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PENDING
+    assert [error["code"] for error in order.placement_errors] == ["PLACEMENT_FAILED"]
+    assert not order.stock_reservations.filter(status="pending").exists()
+    assert order.payment_status == Order.PaymentStatus.VOIDED
+    assert set(
+        Transaction.objects.filter(order=order).values_list("type", "status", "amount_cents")
+    ) == {("authorizations", "succeeded", 1000), ("voids", "succeeded", 1000)}
+
+
+def test_a_background_placement_delivered_again_authorizes_once(monkeypatch):
+    """The worker dies after the gateway said yes and before the order was placed; the task
+    is delivered again (at least once) and must not authorize a second time."""
+    TestGateway.reset()
+    order = order_in_status("placing")
+    real_placed = placement._order_placed
+
+    def killed(order: Order, *, actor: Any, trigger: str) -> None:
+        raise KeyboardInterrupt  # not an Exception: nothing is cleaned up, as after a kill
+
+    monkeypatch.setattr(placement, "_order_placed", killed)
+    with pytest.raises(KeyboardInterrupt):
+        services.order_place_complete(order_id=order.pk, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACING
+    monkeypatch.setattr(placement, "_order_placed", real_placed)
+
+    services.order_place_complete(order_id=order.pk, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("placed", "authorized")
+    assert Transaction.objects.filter(order=order, type="authorizations").count() == 1
+    assert len(TestGateway.calls_of("authorize")) == 1

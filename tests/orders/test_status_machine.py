@@ -1,23 +1,32 @@
 """The order status machine (spec 2.1): every trigger from every state.
 
-Allowed → the new state and one event row; idempotent → nothing changes; forbidden →
-TransitionNotAllowed with a stable code and a pointer, and nothing changes at all.
+Allowed → the new state and one status event of the order; idempotent → nothing changes;
+forbidden → TransitionNotAllowed with a stable code and a pointer (or, where the state allows
+the trigger but this order cannot take it, that refusal's own code), and nothing changes at all:
+not the order, its lines, its transactions, its reservations nor its shipments.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from django.forms.models import model_to_dict
 
-from oms.errors import TransitionNotAllowed
+from fulfillment.models import Shipment, StockReservation
+from oms.errors import DomainError, TransitionNotAllowed
 from orders import services
 from orders.errors import OrderTotalExceedsPlaceTotal
 from orders.models import Customer, LineItem, Order, OrderEvent
+from payments.models import Transaction
 from tests.orders.factories import STAFF, order_in_status
 
 pytestmark = pytest.mark.django_db
 
-STATES = ["draft", "pending", "placing", "placed", "editing", "approved", "cancelled"]
+# "paid" is an approved order whose authorization is captured: what `_refund` needs (and what
+# `_capture` has nothing left to do on).
+STATES = ["draft", "pending", "placing", "placed", "editing", "approved", "paid", "cancelled"]
+STATUS_OF = {state: "approved" if state == "paid" else state for state in STATES}
 TRIGGERS = [*services.ORDER_TRIGGERS, "place_async"]
 
 # (state, trigger) → the state after it, "same" for allowed without a status change,
@@ -39,15 +48,40 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("placed", "_unarchive"): "noop",
     ("editing", "_stop_editing"): "placed",
     ("editing", "_refresh"): "same",
+    ("placed", "_capture"): "same",
     ("approved", "_archive"): "same",
     ("approved", "_unarchive"): "noop",
-    ("approved", "_fulfill"): "same",
-    ("approved", "_refund"): "cancelled",
+    ("approved", "_capture"): "same",
+    ("paid", "_archive"): "same",
+    ("paid", "_unarchive"): "noop",
+    ("paid", "_refund"): "cancelled",
     ("cancelled", "_archive"): "same",
     ("cancelled", "_unarchive"): "noop",
 }
-# Triggers that record an event without changing the status.
-EVENT_WITHOUT_STATUS_CHANGE = {"_archive": "archived", "_fulfill": "fulfillment_status"}
+# Allowed in the state, refused for this order (code, HTTP status), changing nothing.
+REFUSED: dict[tuple[str, str], tuple[str, int]] = {
+    ("placing", "_place"): ("PLACEMENT_IN_PROGRESS", 409),
+    ("placing", "place_async"): ("PLACEMENT_IN_PROGRESS", 409),
+    # its shipments are still upcoming (`_fulfill` is tested where they have left)
+    ("approved", "_fulfill"): ("ORDER_NOT_FULFILLABLE", 422),
+    ("paid", "_fulfill"): ("ORDER_NOT_FULFILLABLE", 422),
+    ("approved", "_refund"): ("INSUFFICIENT_REFUND_BALANCE", 422),  # nothing captured
+    ("paid", "_capture"): ("INSUFFICIENT_CAPTURE_BALANCE", 422),  # nothing left
+}
+# The states an allowed trigger passes through on its way (each with its own event).
+VIA = {("pending", "_place"): ["placing"]}
+# Triggers that record order events without changing the status: the fields that moved.
+EVENTS_WITHOUT_STATUS_CHANGE = {
+    "_archive": ["archived"],
+    "_capture": ["payment_status", "fulfillment_status"],
+}
+
+
+def order_for(state: str) -> Order:
+    if state == "paid":
+        order = order_in_status("approved")
+        return services.order_capture(order=order, actor=STAFF)
+    return order_in_status(state)
 
 
 def run(trigger: str, order: Order) -> Order:
@@ -64,12 +98,16 @@ def snapshot(order: Order) -> dict[str, object]:
         "lines": list(LineItem.objects.filter(order=order).values().order_by("pk")),
         "events": OrderEvent.objects.filter(order=order).count(),
         "customers": list(Customer.objects.values("pk", "status", "total_orders_count")),
+        "transactions": list(Transaction.objects.filter(order=order).values().order_by("pk")),
+        "reservations": list(StockReservation.objects.filter(order=order).values().order_by("pk")),
+        "shipments": list(Shipment.objects.filter(order=order).values().order_by("pk")),
     }
 
 
 def test_the_table_covers_only_known_states_and_triggers():
-    assert {state for state, _ in ALLOWED} <= set(STATES)
-    assert {trigger for _, trigger in ALLOWED} <= set(TRIGGERS)
+    assert {state for state, _ in [*ALLOWED, *REFUSED]} <= set(STATES)
+    assert {trigger for _, trigger in [*ALLOWED, *REFUSED]} <= set(TRIGGERS)
+    assert not set(ALLOWED) & set(REFUSED)
     assert set(TRIGGERS) == {
         "_pending",
         "_place",
@@ -84,23 +122,29 @@ def test_the_table_covers_only_known_states_and_triggers():
         "_refresh",
         "_fulfill",
         "_refund",
+        "_capture",
     }
 
 
 @pytest.mark.parametrize("trigger", TRIGGERS)
 @pytest.mark.parametrize("state", STATES)
 def test_every_trigger_from_every_state(state, trigger):
-    order = order_in_status(state)
-    assert order.status == state
+    order = order_for(state)
+    assert order.status == STATUS_OF[state]
     before = snapshot(order)
     expected = ALLOWED.get((state, trigger))
+    # `place_async` is `_place` run in the background: a refusal names `_place`.
+    trigger_name = "_place" if trigger == "place_async" else trigger
 
     if expected is None:
-        with pytest.raises(TransitionNotAllowed) as exc:
+        code, status = REFUSED.get((state, trigger), ("TRANSITION_NOT_ALLOWED", 422))
+        with pytest.raises(DomainError) as exc:
             run(trigger, order)
-        assert exc.value.code == "TRANSITION_NOT_ALLOWED"
-        assert exc.value.status == 422
-        assert exc.value.pointer == f"/data/attributes/{trigger}"
+        if code == "TRANSITION_NOT_ALLOWED":
+            assert isinstance(exc.value, TransitionNotAllowed)
+            assert exc.value.pointer == f"/data/attributes/{trigger_name}"
+        assert exc.value.code == code
+        assert exc.value.status == status
         assert snapshot(order) == before
         return
 
@@ -108,25 +152,27 @@ def test_every_trigger_from_every_state(state, trigger):
     order.refresh_from_db()
     assert result.status == order.status
     new_events = list(OrderEvent.objects.filter(order=order).order_by("id")[before["events"] :])
+    order_events = [event for event in new_events if event.subject_type == "orders"]
 
     if expected == "noop":
         assert snapshot(order) == before
     elif expected == "same":
-        assert order.status == state
-        field = EVENT_WITHOUT_STATUS_CHANGE.get(trigger)
-        if field is None:
+        assert order.status == STATUS_OF[state]
+        fields = EVENTS_WITHOUT_STATUS_CHANGE.get(trigger, [])
+        assert [event.field for event in order_events] == fields
+        if not fields:
             assert new_events == []
-        else:
-            assert [event.field for event in new_events] == [field]
     else:
         assert order.status == expected
-        status_events = [event for event in new_events if event.field == "status"]
-        assert len(status_events) == 1
-        event = status_events[0]
-        assert (event.from_status, event.to_status) == (state, expected)
-        assert event.trigger == ("_place" if trigger == "place_async" else trigger)
-        assert event.actor == str(STAFF)
-        assert (event.subject_type, event.subject_id) == ("orders", order.pk)
+        status_events = [event for event in order_events if event.field == "status"]
+        path = [STATUS_OF[state], *VIA.get((state, trigger), []), expected]
+        assert [(event.from_status, event.to_status) for event in status_events] == list(
+            pairwise(path)
+        )
+        for event in status_events:
+            assert event.trigger == trigger_name
+            assert event.actor == str(STAFF)
+            assert event.subject_id == order.pk
 
 
 def test_a_ready_draft_moves_to_pending_by_the_pending_trigger():
@@ -169,7 +215,11 @@ def test_archiving_sets_archived_at_and_leaves_the_default_list():
 
 
 def test_fulfill_marks_an_approved_order_fulfilled_once():
-    order = services.order_fulfill(order=order_in_status("approved"), actor=STAFF)
+    order = order_in_status("approved")
+    # Its goods left another way (handed over at the counter): the shipment is cancelled.
+    for shipment in order.shipments.all():
+        services.order_shipment_trigger(shipment=shipment, trigger="_cancel", actor=STAFF)
+    order = services.order_fulfill(order=order, actor=STAFF)
     assert order.fulfillment_status == Order.FulfillmentStatus.FULFILLED
     assert order.fulfillment_updated_at is not None
     events = order.events.count()
@@ -177,10 +227,24 @@ def test_fulfill_marks_an_approved_order_fulfilled_once():
     assert order.events.count() == events
 
 
+def test_fulfill_is_refused_while_a_shipment_has_not_left():
+    order = order_in_status("approved")
+    before = snapshot(order)
+    with pytest.raises(DomainError) as exc:
+        services.order_fulfill(order=order, actor=STAFF)
+    assert exc.value.code == "ORDER_NOT_FULFILLABLE"
+    assert exc.value.pointer == "/data/attributes/_fulfill"
+    assert snapshot(order) == before
+
+
 def test_stop_editing_refuses_a_total_above_the_placed_total():
     order = order_in_status("editing", amount_cents=1000)
     services.line_item_create(
-        order=order, actor=STAFF, sku=order.line_items.get().sku, quantity=1, integration=True
+        order=order,
+        actor=STAFF,
+        sku=order.line_items.get(item_type="skus").sku,
+        quantity=1,
+        integration=True,
     )
     before = snapshot(order)
     with pytest.raises(OrderTotalExceedsPlaceTotal) as exc:
@@ -198,7 +262,7 @@ def test_stop_editing_refuses_a_total_above_the_placed_total():
 
 def test_stop_editing_accepts_a_lower_total():
     order = order_in_status("editing", amount_cents=1000)
-    line = order.line_items.get()
+    line = order.line_items.get(item_type="skus")
     services.line_item_update(line_item=line, actor=STAFF, unit_amount_cents=800, integration=True)
     order = services.order_stop_editing(order=order, actor=STAFF)
     assert (order.status, order.total_amount_with_taxes_cents) == ("placed", 800)
@@ -230,5 +294,5 @@ def test_refresh_from_db_reloads_the_status_and_keeps_it_protected():
     with pytest.raises(AttributeError):
         stale.status = "approved"
     deferred = Order.objects.only("id").get(pk=order.pk)
-    assert deferred.payment_status == "unpaid"
+    assert deferred.payment_status == "authorized"
     assert deferred.status == "placed"
