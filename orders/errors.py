@@ -160,3 +160,9 @@ class PaymentInProgress(DomainError):
 
 class OrderNotFulfillable(DomainError):
     code = "ORDER_NOT_FULFILLABLE"
+
+
+class PaymentPartiallyAuthorized(DomainError):
+    """The gateway authorized less than the order's total."""
+
+    code = "PAYMENT_PARTIALLY_AUTHORIZED"

@@ -42,6 +42,7 @@ from orders.errors import (
     LineItemsMissing,
     OrderNotPlaceable,
     PaymentMethodMissing,
+    PaymentPartiallyAuthorized,
     PaymentSourceMissing,
     PlacementFailed,
     PlacementInProgress,
@@ -315,6 +316,20 @@ def _placement_finish(*, order_id: str, actor: Actor) -> Order:
         error.pointer = relationship("payment_source")
         _order_placing_failed(order_id=order_id, actor=actor, errors=[error])
         raise error
+    if (
+        authorization is not None
+        and authorization.amount_cents < order.total_amount_with_taxes_cents
+    ):
+        # spec 2.2: the authorization must cover the recomputed total; a partial one is given
+        # back and the order stays pending
+        _authorization_give_back(authorization, actor)
+        partial = PaymentPartiallyAuthorized(
+            f"The gateway authorized {authorization.amount_cents} of "
+            f"{order.total_amount_with_taxes_cents}.",
+            pointer=relationship("payment_source"),
+        )
+        _order_placing_failed(order_id=order_id, actor=actor, errors=[partial])
+        raise partial
     try:
         with transaction.atomic():
             locked = order_lock(order_id)

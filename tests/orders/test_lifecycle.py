@@ -386,3 +386,19 @@ def test_a_void_the_gateway_declines_leaves_the_order_placed():
     assert statuses(order) == ("placed", "authorized", "unfulfilled")
     assert order.stock_reservations.filter(status="pending").count() == 1
     assert [s.status for s in order.shipments.all()] == ["upcoming"]
+
+
+def test_a_partial_authorization_does_not_place_the_order():
+    """Spec 2.2: the authorization must succeed for the recomputed total."""
+    from orders.errors import PaymentPartiallyAuthorized
+    from orders.services import order_place
+    from tests.orders.factories import STOREFRONT, order_ready
+
+    order = order_ready(card_token="tok_partial")
+    with pytest.raises(PaymentPartiallyAuthorized) as exc:
+        order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "PAYMENT_PARTIALLY_AUTHORIZED"
+    order.refresh_from_db()
+    assert order.status == "pending"
+    assert order.payment_status in ("unpaid", "voided")
+    assert not order.stock_reservations.filter(status="pending").exists()
