@@ -72,6 +72,9 @@ def include_lookups(
             lookup = "__".join(orm)
             needs = [f"{lookup}__{need}" for need in getattr(current.Meta, "select_related", ())]
             (prefetch if through_many else select).extend([lookup, *needs])
+            prefetch.extend(
+                f"{lookup}__{need}" for need in getattr(current.Meta, "prefetch_related", ())
+            )
             linkage(current, orm)
     return list(dict.fromkeys(select)), list(dict.fromkeys(prefetch))
 
@@ -145,7 +148,10 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         meta = self.serializer_class.Meta
         queryset = meta.model._default_manager.all()
         needs = getattr(meta, "select_related", ())
-        return queryset.select_related(*needs) if needs else queryset
+        if needs:
+            queryset = queryset.select_related(*needs)
+        prefetches = getattr(meta, "prefetch_related", ())
+        return queryset.prefetch_related(*prefetches) if prefetches else queryset
 
     def get_queryset(self) -> QuerySet[Any]:
         queryset = self.scope_queryset(self.base_queryset(), self.principal)

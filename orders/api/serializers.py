@@ -199,7 +199,12 @@ class OrderSerializer(ResourceSerializer):
             "fulfillment_updated_at",
             "refreshed_at",
         )
-        select_related = ("market__price_list", "payment_method")
+        select_related = (
+            "market__price_list",
+            "payment_method",
+            "shipping_address",
+            "billing_address",
+        )
         creatable = (
             *ORDER_CART_ATTRIBUTES,
             "market",
@@ -346,7 +351,8 @@ class ShipmentSerializer(ResourceSerializer):
             "delivered_at",
         )
         read_only_fields = fields
-        select_related = ("order__market", "inventory_stock_location")
+        select_related = ("order__market", "order__shipping_address", "inventory_stock_location")
+        prefetch_related = ("stock_line_items",)
         creatable = ()
         updatable = ("shipping_method", *SHIPMENT_TRIGGERS)
 
