@@ -166,3 +166,9 @@ class PaymentPartiallyAuthorized(DomainError):
     """The gateway authorized less than the order's total."""
 
     code = "PAYMENT_PARTIALLY_AUTHORIZED"
+
+
+class OrderPaymentCaptured(DomainError):
+    """Captured money is refunded, not left behind by a cancellation."""
+
+    code = "ORDER_PAYMENT_CAPTURED"

@@ -54,6 +54,12 @@ class Relationship:
     private: bool = False
     # reachable by its related endpoint only (no model attribute to render or include it from)
     links_only: bool = False
+    # a to-many that is a filtered part of `source` (an order's authorizations are its
+    # transactions of that type): included through a filtered prefetch (`filtered_prefetch`)
+    filter: tuple[tuple[str, str], ...] = ()
+
+    def prefetch_attribute(self, name: str) -> str:
+        return f"_included_{name}"
 
 
 class DeclaredTypeRelatedField(ResourceRelatedField):
@@ -190,7 +196,11 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                         *meta.fields,
                         *cls.computed_fields,
                         *COMMON_WRITABLE,
-                        *(name for name, rel in cls.relationships.items() if not rel.links_only),
+                        *(
+                            name
+                            for name, rel in cls.relationships.items()
+                            if not rel.links_only and not rel.filter
+                        ),
                     )
                 )
             )
@@ -230,7 +240,19 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                 fields[name] = links_field(rel.type, many=rel.many, **link_kwargs)
                 continue
             if rel.many:
-                if name in included:
+                if rel.filter and name not in included:
+                    fields[name] = links_field(
+                        rel.type, many=True, **{**link_kwargs, "source": "*"}
+                    )
+                elif name in included and rel.filter:
+                    fields[name] = DeclaredTypeRelatedField(
+                        resource_type=rel.type,
+                        many=True,
+                        read_only=True,
+                        model=self._related_model(rel, name),
+                        **{**link_kwargs, "source": rel.prefetch_attribute(name)},
+                    )
+                elif name in included:
                     fields[name] = DeclaredTypeRelatedField(
                         resource_type=rel.type,
                         many=True,

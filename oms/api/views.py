@@ -41,7 +41,7 @@ def include_lookups(
     includes: set[str],
     names: set[str] | None = None,
     skip: frozenset[str] = frozenset(),
-) -> tuple[list[str], list[str]]:
+) -> tuple[list[str], list[Any]]:
     """The select_related and prefetch_related lookups that render `includes`.
 
     A rendered resource, root or included, carries the linkage of each of its to-many
@@ -50,12 +50,15 @@ def include_lookups(
     if names is None:
         names = {segment for path in includes for segment in path.split(".")}
     select: list[str] = []
-    prefetch: list[str] = []
+    prefetch: list[Any] = []
 
     def linkage(current: Any, orm: list[str]) -> None:
         for name, relationship in current.relationships.items():
             if relationship.many and name in names and (orm or name not in skip):
-                prefetch.append("__".join([*orm, relationship.source or name]))
+                if relationship.filter:
+                    prefetch.append(filtered_prefetch(relationship, name, orm))
+                else:
+                    prefetch.append("__".join([*orm, relationship.source or name]))
 
     linkage(serializer_class, [])
     for path in sorted(includes):
@@ -66,6 +69,10 @@ def include_lookups(
             relationship = current.relationships.get(segment)
             if relationship is None or relationship.type not in SERIALIZERS:
                 break  # the serializer's include validation reports it
+            if relationship.filter:
+                # a filtered part of a relation: prefetched as such; nothing below it
+                prefetch.append(filtered_prefetch(relationship, segment, orm))
+                break
             orm.append(relationship.source or segment)
             through_many = through_many or relationship.many
             current = import_string(SERIALIZERS[relationship.type])
@@ -77,6 +84,21 @@ def include_lookups(
             )
             linkage(current, orm)
     return list(dict.fromkeys(select)), list(dict.fromkeys(prefetch))
+
+
+def filtered_prefetch(relationship: Relationship, name: str, orm: list[str]) -> Prefetch:
+    """The records of a filtered relationship (e.g. an order's authorizations), put where the
+    serializer reads them when included."""
+    serializer = import_string(SERIALIZERS[relationship.type])
+    queryset = serializer.Meta.model._default_manager.filter(**dict(relationship.filter))
+    needs = getattr(serializer.Meta, "select_related", ())
+    if needs:
+        queryset = queryset.select_related(*needs)
+    return Prefetch(
+        "__".join([*orm, relationship.source or name]),
+        queryset=queryset.order_by("created_at", "pk"),
+        to_attr=relationship.prefetch_attribute(name),
+    )
 
 
 def include_relationships(serializer_class: Any, path: str) -> list[Relationship]:

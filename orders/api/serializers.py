@@ -126,11 +126,29 @@ class OrderSerializer(ResourceSerializer):
         "line_items": Relationship("line_items", many=True, reverse="order"),
         "shipments": Relationship("shipments", many=True, reverse="order"),
         "authorizations": Relationship(
-            "authorizations", many=True, reverse="order", links_only=True
+            "authorizations",
+            many=True,
+            source="transactions",
+            reverse="order",
+            filter=(("type", "authorizations"),),
         ),
-        "captures": Relationship("captures", many=True, reverse="order", links_only=True),
-        "voids": Relationship("voids", many=True, reverse="order", links_only=True),
-        "refunds": Relationship("refunds", many=True, reverse="order", links_only=True),
+        "captures": Relationship(
+            "captures",
+            many=True,
+            source="transactions",
+            reverse="order",
+            filter=(("type", "captures"),),
+        ),
+        "voids": Relationship(
+            "voids", many=True, source="transactions", reverse="order", filter=(("type", "voids"),)
+        ),
+        "refunds": Relationship(
+            "refunds",
+            many=True,
+            source="transactions",
+            reverse="order",
+            filter=(("type", "refunds"),),
+        ),
         "stock_reservations": Relationship("stock_reservations", many=True, reverse="order"),
     }
     computed_relationships = {

@@ -23,6 +23,7 @@ from fulfillment.services import shipment_cancel, stock_decrement_for_approval, 
 from oms.actors import Actor
 from orders.errors import (
     OrderNotFulfillable,
+    OrderPaymentCaptured,
     OrderTotalExceedsPlaceTotal,
     PaymentInProgress,
     attribute,
@@ -125,6 +126,12 @@ def order_cancel(*, order: Order, actor: Actor) -> Order:
     current = Order.objects.get(pk=order.pk)
     if current.status not in (Order.Status.PENDING, Order.Status.PLACED):
         raise transition_refused(number=current.number, status=current.status, trigger="_cancel")
+    if order_refundable_captures(order_id=current.pk).exists():
+        # money was taken: cancelling would keep it; it must be refunded (after approval)
+        raise OrderPaymentCaptured(
+            f"Order #{current.number} has captured payments: refund them instead of cancelling.",
+            pointer=attribute("_cancel"),
+        )
     # A free order has no authorization to void; a captured one has nothing left to void
     # (payments refuses: NOTHING_TO_VOID) and must be refunded instead.
     if (

@@ -219,3 +219,21 @@ def test_storefront_cannot_list_orders_or_line_items(as_role, shop):
         f"/api/orders/{order_id}?include=line_items,available_payment_methods"
     ).doc
     assert {item["type"] for item in included["included"]} == {"line_items", "payment_methods"}
+
+
+def test_an_order_includes_its_transactions_by_type(as_role, shop):
+    storefront, office = as_role("sales_channel"), as_role("admin")
+    order_id, _ = storefront_checkout(storefront, shop)
+    storefront.patch(f"/api/orders/{order_id}", doc("orders", {"_place": True}, id=order_id))
+    office.patch(
+        f"/api/orders/{order_id}", doc("orders", {"_approve_and_capture": True}, id=order_id)
+    )
+    document = office.get(f"/api/orders/{order_id}?include=authorizations,captures,voids").doc
+    relationships = document["data"]["relationships"]
+    assert [r["type"] for r in relationships["authorizations"]["data"]] == ["authorizations"]
+    assert [r["type"] for r in relationships["captures"]["data"]] == ["captures"]
+    assert relationships["voids"]["data"] == []
+    included = sorted(
+        (item["type"], item["attributes"]["amount_cents"]) for item in document["included"]
+    )
+    assert included == [("authorizations", 6900), ("captures", 6900)]

@@ -22,6 +22,8 @@ ENDPOINTS = [
     "/api/shipments/{shipment}?include=stock_line_items.sku,order",
     "/api/orders?include=line_items,shipments&page[size]=25",
     "/api/orders/{order}/authorizations",
+    "/api/orders/{order}?include=authorizations,captures,voids,refunds",
+    "/api/orders?include=authorizations,line_items&page[size]=25",
 ]
 
 

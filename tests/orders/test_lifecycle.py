@@ -402,3 +402,18 @@ def test_a_partial_authorization_does_not_place_the_order():
     assert order.status == "pending"
     assert order.payment_status in ("unpaid", "voided")
     assert not order.stock_reservations.filter(status="pending").exists()
+
+
+def test_a_placed_order_with_a_capture_cannot_be_cancelled():
+    from orders.errors import OrderPaymentCaptured
+    from orders.services import order_authorization_capture, order_cancel, order_place
+    from tests.orders.factories import STAFF, STOREFRONT, order_ready
+
+    order = order_place(order=order_ready(), actor=STOREFRONT)
+    authorization = order.transactions.get(type="authorizations")
+    order_authorization_capture(authorization=authorization, amount_cents=100, actor=STAFF)
+    with pytest.raises(OrderPaymentCaptured):
+        order_cancel(order=order, actor=STAFF)
+    order.refresh_from_db()
+    assert order.status == "placed"
+    assert not order.transactions.filter(type="voids").exists()
