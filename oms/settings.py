@@ -177,7 +177,9 @@ OMS_TOKEN_RATE_PER_CLIENT = os.environ.get("OMS_TOKEN_RATE_PER_CLIENT", "60/min"
 OMS_TOKEN_RATE_PER_IP = os.environ.get("OMS_TOKEN_RATE_PER_IP", "120/min")
 # Dotted path of the callable that checks a customer's username and password for the password
 # grant (see oms.oauth.services.CustomerAuthenticator); empty: the grant is unsupported.
-OMS_CUSTOMER_AUTHENTICATOR = ""
+OMS_CUSTOMER_AUTHENTICATOR = os.environ.get(
+    "OMS_CUSTOMER_AUTHENTICATOR", "orders.services.customers.customer_authenticate"
+)
 # --- end oauth -----------------------------------------------------------------------------
 
 # --- tasks ----------------------------------------------------------------------------------

@@ -80,6 +80,8 @@ class Customer(Resource):
     )
     total_orders_count = models.PositiveIntegerField(default=0, editable=False)
     shopper_reference = models.CharField(max_length=255, blank=True, default="")
+    # Django's password hash; empty: the customer cannot log in (guests, imported customers)
+    password_hash = models.CharField(max_length=255, blank=True, default="", editable=False)
     profile_id = models.CharField(max_length=255, blank=True, default="")
     tax_exemption_code = models.CharField(max_length=255, blank=True, default="")
 

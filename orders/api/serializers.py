@@ -36,6 +36,7 @@ ORDER_AMOUNTS = (
 
 
 class CustomerSerializer(ResourceSerializer):
+    password = serializers.CharField(write_only=True, required=False, max_length=128)
     relationships = {
         "customer_group": Relationship("customer_groups", writable="both"),
         "orders": Relationship("orders", many=True, reverse="customer"),
@@ -52,10 +53,12 @@ class CustomerSerializer(ResourceSerializer):
             "shopper_reference",
             "profile_id",
             "tax_exemption_code",
+            "password",
         )
         read_only_fields = ("status", "total_orders_count")
         creatable = (
             "email",
+            "password",
             "shopper_reference",
             "profile_id",
             "tax_exemption_code",

@@ -23,6 +23,7 @@ from oms.api.views import NestedListMixin, ResourceViewSet
 from orders import services
 from orders.api import serializers as s
 from orders.models import Customer, CustomerAddress, LineItem, Order
+from orders.services.customers import customer_password_set
 from payments import services as payments
 from payments.api.views import AuthorizationView, CaptureView
 from payments.models import Transaction
@@ -72,11 +73,19 @@ class CustomerView(ResourceViewSet):
         return queryset.filter(pk=principal.customer_id)
 
     def perform_create_service(self, data: dict[str, Any]) -> Model:
-        return services.customer_create(data=data)
+        password = data.pop("password", None)
+        customer = services.customer_create(data=data)
+        if password is not None:
+            customer = customer_password_set(customer=customer, password=password)
+        return customer
 
     def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
         assert isinstance(instance, Customer)
-        return services.customer_update(customer=instance, data=data)
+        password = data.pop("password", None)
+        customer = services.customer_update(customer=instance, data=data) if data else instance
+        if password is not None:
+            customer = customer_password_set(customer=customer, password=password)
+        return customer
 
 
 class CustomerAddressView(ResourceViewSet):

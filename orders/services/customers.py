@@ -3,7 +3,7 @@ books."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -14,7 +14,7 @@ from django.db.models.functions import Lower
 
 from markets.models import Address
 from oms.services import resource_save
-from orders.errors import CustomerEmailInvalid, CustomerEmailMissing, attribute
+from orders.errors import CustomerEmailInvalid, CustomerEmailMissing, InvalidAttribute, attribute
 from orders.models import Customer, CustomerAddress
 
 
@@ -113,3 +113,44 @@ def customer_address_create(*, customer: Customer, address: Address) -> Customer
 
 def customer_address_delete(*, customer_address: CustomerAddress) -> None:
     customer_address.delete()
+
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def customer_password_set(*, customer: Customer, password: str) -> Customer:
+    """Let the customer log in to storefronts (the OAuth password grant) with `password`."""
+    from django.contrib.auth.hashers import make_password
+
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidAttribute(
+            f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
+            pointer="/data/attributes/password",
+        )
+    Customer.objects.filter(pk=customer.pk).update(password_hash=make_password(password))
+    customer.refresh_from_db(fields=["password_hash"])
+    return customer
+
+
+def customer_authenticate(
+    *, application: Any, markets: Sequence[Any], username: str, password: str
+) -> Any:
+    """The `OMS_CUSTOMER_AUTHENTICATOR` of the password grant: the customer whose e-mail is
+    `username` and whose password matches, if the token's markets may sell to them."""
+    from django.contrib.auth.hashers import check_password, make_password
+
+    from oms.oauth.services import Owner
+
+    customer = Customer.objects.filter(email__iexact=(username or "").strip()).first()
+    if customer is None or not customer.password_hash:
+        make_password(password)  # the same work either way: no timing hint of who exists
+        return None
+    if not check_password(password, customer.password_hash):
+        return None
+    if any(
+        market.customer_group_id is not None
+        and market.customer_group_id != customer.customer_group_id
+        for market in markets
+    ):
+        return None
+    return Owner(type="Customer", id=customer.pk)

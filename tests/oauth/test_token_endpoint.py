@@ -475,7 +475,10 @@ def password_body(application: Application, **extra: str) -> dict[str, str]:
     }
 
 
-def test_password_grant_is_unsupported_until_customers_exist(client, sales_channel):
+def test_password_grant_is_unsupported_without_a_customer_authenticator(
+    client, sales_channel, settings
+):
+    settings.OMS_CUSTOMER_AUTHENTICATOR = ""
     response = post_json(client, password_body(sales_channel))
     assert response.status_code == 400
     assert error_of(response) == "unsupported_grant_type"
