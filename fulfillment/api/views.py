@@ -24,21 +24,10 @@ from markets.models import Market
 from markets.services import sku_find
 from oms.api.permissions import BACK_OFFICE, CATALOG, READ, Policy
 from oms.api.principal import Principal
-from oms.api.views import ResourceViewSet
+from oms.api.views import ResourceViewSet, fields
 
-COMMON = {
-    "id": "id",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "reference": "reference",
-    "reference_origin": "reference_origin",
-}
 # records the services write as side effects: integrations read them, nobody writes them here
 INTEGRATIONS_READ = Policy(read_only=READ, admin=READ)
-
-
-def fields(*names: str, **paths: str) -> dict[str, str]:
-    return {**COMMON, **{name: name for name in names}, **paths}
 
 
 def market_stock_location_ids(principal: Principal) -> QuerySet[Any]:

@@ -11,19 +11,7 @@ from markets.api import serializers as s
 from markets.models import Market, Price
 from oms.api.permissions import BACK_OFFICE, CATALOG, SINGLETON, Policy
 from oms.api.principal import Principal
-from oms.api.views import ResourceViewSet
-
-COMMON = {
-    "id": "id",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "reference": "reference",
-    "reference_origin": "reference_origin",
-}
-
-
-def fields(*names: str, **paths: str) -> dict[str, str]:
-    return {**COMMON, **{name: name for name in names}, **paths}
+from oms.api.views import ResourceViewSet, fields
 
 
 def market_price_list_ids(principal: Principal) -> QuerySet[Any]:

@@ -35,6 +35,21 @@ from oms.api.serializers import Relationship, ResourceSerializer, include_names
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
+# Every resource is filterable and sortable on these (resources.json).
+COMMON_ATTRIBUTES = {
+    "id": "id",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "reference": "reference",
+    "reference_origin": "reference_origin",
+}
+
+
+def fields(*names: str, **paths: str) -> dict[str, str]:
+    """`filterable`/`sortable` of a view: the common attributes, `names` (same ORM name) and
+    `paths` (API attribute -> ORM path, e.g. `sku_code="sku__code"`)."""
+    return {**COMMON_ATTRIBUTES, **{name: name for name in names}, **paths}
+
 
 def include_lookups(
     serializer_class: Any,

@@ -19,7 +19,7 @@ from markets.models import Market
 from oms.api.errors import ApiError
 from oms.api.permissions import READ, Forbidden, Policy
 from oms.api.principal import Principal
-from oms.api.views import NestedListMixin, ResourceViewSet
+from oms.api.views import NestedListMixin, ResourceViewSet, fields
 from orders import services
 from orders.api import serializers as s
 from orders.models import Customer, CustomerAddress, LineItem, Order
@@ -28,13 +28,6 @@ from payments import services as payments
 from payments.api.views import AuthorizationView, CaptureView
 from payments.models import Transaction
 
-COMMON = {
-    "id": "id",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "reference": "reference",
-    "reference_origin": "reference_origin",
-}
 # What a storefront may read: its carts, and its orders once placed.
 STOREFRONT_STATUSES = (
     Order.Status.DRAFT,
@@ -43,10 +36,6 @@ STOREFRONT_STATUSES = (
     Order.Status.PLACED,
 )
 STOREFRONT_TRIGGERS = frozenset({"_place", "_refresh", "_pending"})
-
-
-def fields(*names: str, **paths: str) -> dict[str, str]:
-    return {**COMMON, **{name: name for name in names}, **paths}
 
 
 def visible_orders(principal: Principal) -> QuerySet[Order]:

@@ -8,22 +8,10 @@ from django.db.models import Model, Q, QuerySet
 
 from oms.api.permissions import BACK_OFFICE, CATALOG, READ, Policy
 from oms.api.principal import Principal
-from oms.api.views import ResourceViewSet
+from oms.api.views import ResourceViewSet, fields
 from payments import services
 from payments.api import serializers as s
 from payments.models import PaymentGateway, PaymentMethod, Transaction
-
-COMMON = {
-    "id": "id",
-    "created_at": "created_at",
-    "updated_at": "updated_at",
-    "reference": "reference",
-    "reference_origin": "reference_origin",
-}
-
-
-def fields(*names: str, **paths: str) -> dict[str, str]:
-    return {**COMMON, **{name: name for name in names}, **paths}
 
 
 class PaymentMethodView(ResourceViewSet):
