@@ -39,7 +39,6 @@ from payments.errors import PaymentFailed
 from payments.models import Transaction
 from payments.selectors import (
     order_capturable_authorizations,
-    order_payment_totals,
     order_refundable_captures,
 )
 
@@ -134,9 +133,11 @@ def order_cancel(*, order: Order, actor: Actor) -> Order:
         )
     # A free order has no authorization to void; a captured one has nothing left to void
     # (payments refuses: NOTHING_TO_VOID) and must be refunded instead.
+    # Only what is still held is voided: a cancel sent again after its void went through (or
+    # after a crash between the two steps) finishes the cancellation.
     if (
         current.status == Order.Status.PLACED
-        and order_payment_totals(order_id=current.pk).authorized_cents
+        and order_capturable_authorizations(order_id=current.pk).exists()
     ):
         _money_refused(payments.order_void_all(order=current, actor=actor))
     with transaction.atomic():
@@ -165,6 +166,17 @@ def _order_approve(*, order: Order, actor: Actor, trigger: str, capture: bool) -
         from_status = locked.status
         if from_status != Order.Status.PLACED:
             raise transition_refused(number=locked.number, status=from_status, trigger=trigger)
+        # A cancel voids before it takes the lock: never approve an order whose authorization
+        # is being voided, or was (spec 4: a concurrent request cannot leave money wrong).
+        _check_money_settled(locked, trigger=trigger, authorized=True, captured=True)
+        if locked.payment_status in (Order.PaymentStatus.VOIDED, Order.PaymentStatus.UNPAID) and (
+            locked.total_amount_with_taxes_cents > 0
+        ):
+            raise PaymentInProgress(
+                f"Order #{locked.number}'s payment is {locked.payment_status}: it is being "
+                "cancelled and cannot be approved.",
+                pointer=attribute(trigger),
+            )
         stock_decrement_for_approval(order=locked, actor=actor)
         order_reload_after_hooks(locked)
         locked.approve()

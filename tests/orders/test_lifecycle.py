@@ -417,3 +417,20 @@ def test_a_placed_order_with_a_capture_cannot_be_cancelled():
     order.refresh_from_db()
     assert order.status == "placed"
     assert not order.transactions.filter(type="voids").exists()
+
+
+def test_an_order_whose_authorization_was_voided_cannot_be_approved():
+    """A `_cancel` voids before it locks the order; an `_approve` slipping in between must not
+    approve an order left without money."""
+    from orders.errors import PaymentInProgress
+    from orders.services import order_approve, order_cancel, order_place
+    from payments import services as payments
+    from tests.orders.factories import STAFF, STOREFRONT, order_ready
+
+    order = order_place(order=order_ready(), actor=STOREFRONT)
+    payments.order_void_all(order=order, actor=STAFF)  # the cancel's first step
+    with pytest.raises(PaymentInProgress):
+        order_approve(order=order, actor=STAFF)
+    order.refresh_from_db()
+    assert order.status == "placed"
+    assert order_cancel(order=order, actor=STAFF).status == "cancelled"
