@@ -6,14 +6,14 @@
 //     OMS_STOCK_QUANTITY units in the one stock location of the market's inventory model;
 //   - OMS_SHIPPING_METHOD_ID, the only shipping method, costing OMS_SHIPPING_CENTS;
 //   - OMS_WIRE_TRANSFER_METHOD_ID, a `wire_transfers` payment method of a manual gateway;
-//   - OMS_DECLINING_METHOD_ID, an `external_payments` payment method whose gateway cannot
-//     authorize (its endpoints are an unreachable port).
+//   - OMS_DECLINING_METHOD_ID, an `external_payments` payment method whose gateway (a local
+//     HTTP server of the pytest module) declines every card.
 //
 // Why wire transfers and not the OMS's `test_payments`: the SDK has no such resource
 // (`cl.test_payments` is undefined, `cl.resources()` does not list it) and no public raw-request
 // method (its adapter is protected). `wire_transfers` and `external_payments` are SDK resources,
 // so every call below is the SDK's public API. A manual gateway authorizes at once; a declined
-// card is an external gateway that fails to authorize.
+// card is an external gateway that declines the authorization.
 
 import assert from 'node:assert/strict'
 import { before, describe, test } from 'node:test'
@@ -203,8 +203,8 @@ describe('checkout through the SDK', () => {
     const { id } = await buildCart({ paymentMethodId: DECLINING_METHOD_ID, addSource: addDecliningExternalPayment })
 
     const error = await expectApiError(salesChannel, salesChannel.orders._place(id), 422)
-    // the failed authorization's error_code: the gateway's endpoint refused the connection
-    assert.equal(error.first().code, 'GATEWAY_UNREACHABLE', JSON.stringify(error.errors))
+    // the failed authorization's error_code: the gateway declined the card
+    assert.equal(error.first().code, 'PAYMENT_DECLINED', JSON.stringify(error.errors))
 
     const order = await integration.orders.retrieve(id)
     assert.equal(order.status, 'pending')

@@ -3,8 +3,8 @@
 Seeds the shop of tests/api/test_checkout_api.py (a market with an inventory model, one stock
 location with stock for two SKUs of one shipping category, a shipping method) with two payment
 methods: a manual gateway's `wire_transfers` (the SDK has no `test_payments` resource, see
-checkout.test.mjs) and an external gateway's `external_payments` whose endpoints are an
-unreachable local port (the declined run). Creates a sales channel and an integration, starts
+checkout.test.mjs) and an external gateway's `external_payments` whose gateway, a local HTTP
+server, declines the card (the declined run). Creates a sales channel and an integration, starts
 pytest-django's live server and runs `node --test tests/e2e/checkout.test.mjs`. Needs Node >= 20
 and `npm ci` in tests/e2e; without them it skips locally and fails when CI is set.
 """
@@ -14,7 +14,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -43,8 +46,39 @@ class Shop:
     declining_method_id: str
 
 
+class DecliningGateway(BaseHTTPRequestHandler):
+    """A merchant's external payment gateway that declines every card, on this machine."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps(
+            {
+                "success": False,
+                "data": {"error": {"code": "card_declined", "message": "Your card was declined."}},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
 @pytest.fixture
-def shop(transactional_db: None) -> Shop:
+def declining_gateway_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), DecliningGateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def shop(transactional_db: None, declining_gateway_url: str) -> Shop:
     from markets.services import market_save
 
     organization = factories.OrganizationFactory.create()
@@ -69,11 +103,16 @@ def shop(transactional_db: None) -> Shop:
         payment_gateway=money.ManualGatewayFactory.create(),
         payment_source_type=PaymentSourceType.WIRE_TRANSFERS,
     )
-    # Every endpoint is 127.0.0.1:9 (discard): connection refused, so authorizing fails.
+    # An external gateway on this machine that declines every card.
     declining = money.PaymentMethodFactory.create(
         market=market,
         currency_code="EUR",
-        payment_gateway=money.ExternalGatewayFactory.create(),
+        payment_gateway=money.ExternalGatewayFactory.create(
+            **{
+                f"{operation}_url": f"{declining_gateway_url}/{operation}"
+                for operation in ("authorize", "capture", "void", "refund")
+            }
+        ),
         payment_source_type=PaymentSourceType.EXTERNAL_PAYMENTS,
     )
     return Shop(
