@@ -24,11 +24,8 @@ from markets.models import Address, Sku, unique_code, validate_currency_code
 from oms.models import Resource, UpperCodeField
 from oms.money import cents_to_float, format_money
 
-
-class UnitOfWeight(models.TextChoices):
-    GRAMS = "gr", "grams"
-    OUNCES = "oz", "ounces"
-    POUNDS = "lb", "pounds"
+# Parcels and shipping methods weigh in the SKUs' units.
+UnitOfWeight = Sku.UnitOfWeight
 
 
 GRAMS_PER_UNIT: dict[str, Decimal] = {
