@@ -3,7 +3,7 @@
 Every service that writes stock or shipments takes its locks in ONE global order, parent before
 child, and within a table in primary-key order:
 
-    Order  ->  Shipment (pk)  ->  StockItem (pk)  ->  StockReservation (pk)
+    Order (`orders.locks.order_lock`, once per transaction)  ->  Shipment (pk)  ->  StockItem (pk)  ->  StockReservation (pk)
 
 Two transactions that follow the same order can queue on each other but never wait on each other
 in a cycle, so they cannot deadlock. The querysets here never `select_related`: a join would lock
@@ -17,16 +17,11 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from fulfillment.models import Shipment, StockItem, StockReservation
-from orders.models import Order
+from orders.locks import order_lock
 
 
 def _assert_in_transaction() -> None:
     assert transaction.get_connection().in_atomic_block, "row locks need a transaction"
-
-
-def order_lock(order_id: str) -> Order:
-    _assert_in_transaction()
-    return Order.objects.select_for_update().get(pk=order_id)
 
 
 def shipments_lock(order_id: str) -> list[Shipment]:
@@ -55,3 +50,12 @@ def stock_reservations_lock(**filters: object) -> list[StockReservation]:
     """Lock reservations (take the stock items' locks first)."""
     _assert_in_transaction()
     return list(StockReservation.objects.select_for_update().filter(**filters).order_by("pk"))
+
+
+__all__ = [
+    "order_lock",
+    "shipment_lock",
+    "shipments_lock",
+    "stock_items_lock",
+    "stock_reservations_lock",
+]

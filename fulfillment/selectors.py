@@ -22,7 +22,6 @@ from fulfillment.models import (
     weight_convert,
 )
 from markets.models import Sku
-from orders.models import LineItem, Order
 
 
 def active_reservations_q(now: datetime | None = None) -> Q:
@@ -183,56 +182,3 @@ def shipment_cost(
             if tier.up_to is None or weight <= tier.up_to:
                 return tier.price_amount_cents
     return shipping_method.price_amount_cents
-
-
-# --- fulfillment_status ---------------------------------------------------------------------
-
-SHIPPED_STATUSES = frozenset({Shipment.Status.SHIPPED, Shipment.Status.DELIVERED})
-CAPTURED_PAYMENT_STATUSES = frozenset(
-    {
-        Order.PaymentStatus.PAID,
-        Order.PaymentStatus.PARTIALLY_PAID,
-        # Some of the captured money was given back, the rest still pays for the goods.
-        Order.PaymentStatus.PARTIALLY_REFUNDED,
-    }
-)
-
-
-def order_needs_shipping(*, order: Order) -> bool:
-    """Whether any SKU line item has something to ship (its SKU is not `do_not_ship`)."""
-    return order.line_items.filter(
-        item_type=LineItem.ItemType.SKUS, sku__isnull=False, sku__do_not_ship=False
-    ).exists()
-
-
-def fulfillment_status_for(*, order: Order, payment_requires_capture: bool) -> str:
-    """THE derivation of an order's fulfillment_status (spec 2.4), evaluated top-down:
-
-    1. not_required — no line item needs shipping (every SKU is do_not_ship);
-    2. fulfilled — the order has non-cancelled shipments and all are shipped or delivered;
-    3. unfulfilled — the order is cancelled (a full refund ends fulfillment);
-    4. in_progress — payment is captured (paid, partially_paid, or partially_refunded), or the
-       order is approved and nothing needs capturing (`payment_requires_capture` False, or the
-       order was free);
-    5. unfulfilled otherwise.
-
-    The orders app calls this and writes the result through its own transition; `_fulfill`
-    (a manual override) is the orders app's business."""
-    if not order_needs_shipping(order=order):
-        return Order.FulfillmentStatus.NOT_REQUIRED
-    statuses = [
-        status
-        for status in order.shipments.values_list("status", flat=True)
-        if status != Shipment.Status.CANCELLED
-    ]
-    if statuses and all(status in SHIPPED_STATUSES for status in statuses):
-        return Order.FulfillmentStatus.FULFILLED
-    if order.status == Order.Status.CANCELLED:
-        return Order.FulfillmentStatus.UNFULFILLED
-    if order.payment_status in CAPTURED_PAYMENT_STATUSES:
-        return Order.FulfillmentStatus.IN_PROGRESS
-    if order.status == Order.Status.APPROVED and (
-        not payment_requires_capture or order.payment_status == Order.PaymentStatus.FREE
-    ):
-        return Order.FulfillmentStatus.IN_PROGRESS
-    return Order.FulfillmentStatus.UNFULFILLED

@@ -675,53 +675,126 @@ def shipments_build(
             lock=False,
         )
         allocations = _plan(strategy=model.strategy, lines=shippable, stock=stock)
-        groups: dict[tuple[str, str | None], list[Allocation]] = {}
-        locations: dict[str, InventoryStockLocation] = {}
-        for allocation in allocations:
-            location = allocation.inventory_stock_location
-            locations[location.pk] = location
-            key = (location.pk, allocation.line.sku.shipping_category_id)
-            groups.setdefault(key, []).append(allocation)
-        if existing and _existing_plan_key(existing) == _shipment_plan_key(groups):
-            # Locked in pk order (random ids); handed back in plan order, as a rebuild does.
-            return sorted(existing, key=lambda shipment: shipment.number)
+        return _shipments_write(order=order, existing=existing, allocations=allocations)
 
-        previous_methods = {
-            (
-                s.inventory_stock_location.stock_location_id,
-                s.shipping_category_id,
-            ): s.shipping_method
-            for s in existing
-            if s.shipping_method_id is not None
-        }
-        Shipment.objects.filter(pk__in=[s.pk for s in existing]).delete()
-        shipments = []
-        for index, ((location_id, category_id), group) in enumerate(groups.items(), start=1):
-            location = locations[location_id]
-            shipment = Shipment.objects.create(
-                order=order,
-                number=f"{order.number}/S/{index:03d}",
-                inventory_stock_location=location,
-                shipping_category_id=category_id,
+
+def _shipments_write(
+    *, order: Order, existing: list[Shipment], allocations: Sequence[Allocation]
+) -> list[Shipment]:
+    """Make the order's draft shipments exactly the plan: one per stock location and shipping
+    category. Unchanged plans keep their shipments; a new shipment keeps the shipping method
+    of the one it replaces if that method still serves it."""
+    groups: dict[tuple[str, str | None], list[Allocation]] = {}
+    locations: dict[str, InventoryStockLocation] = {}
+    for allocation in allocations:
+        location = allocation.inventory_stock_location
+        locations[location.pk] = location
+        key = (location.pk, allocation.line.sku.shipping_category_id)
+        groups.setdefault(key, []).append(allocation)
+    if existing and _existing_plan_key(existing) == _shipment_plan_key(groups):
+        # Locked in pk order (random ids); handed back in plan order, as a rebuild does.
+        return sorted(existing, key=lambda shipment: shipment.number)
+    previous_methods = {
+        (
+            s.inventory_stock_location.stock_location_id,
+            s.shipping_category_id,
+        ): s.shipping_method
+        for s in existing
+        if s.shipping_method_id is not None
+    }
+    Shipment.objects.filter(pk__in=[s.pk for s in existing]).delete()
+    shipments = []
+    for index, ((location_id, category_id), group) in enumerate(groups.items(), start=1):
+        location = locations[location_id]
+        shipment = Shipment.objects.create(
+            order=order,
+            number=f"{order.number}/S/{index:03d}",
+            inventory_stock_location=location,
+            shipping_category_id=category_id,
+        )
+        StockLineItem.objects.bulk_create(
+            StockLineItem(
+                shipment=shipment,
+                line_item=allocation.line.line_item,
+                stock_item=allocation.stock_item,
+                sku=allocation.line.sku,
+                quantity=allocation.quantity,
             )
-            StockLineItem.objects.bulk_create(
-                StockLineItem(
-                    shipment=shipment,
-                    line_item=allocation.line.line_item,
-                    stock_item=allocation.stock_item,
-                    sku=allocation.line.sku,
-                    quantity=allocation.quantity,
-                )
-                for allocation in group
-            )
-            method = previous_methods.get((location.stock_location_id, category_id))
-            if method is not None and method.pk in {
-                m.pk for m in shipping_methods_available(shipment=shipment)
-            }:
-                shipment.shipping_method = method
-                shipment.save(update_fields=["shipping_method", "updated_at"])
-            shipments.append(shipment)
-        return shipments
+            for allocation in group
+        )
+        method = previous_methods.get((location.stock_location_id, category_id))
+        if method is not None and method.pk in {
+            m.pk for m in shipping_methods_available(shipment=shipment)
+        }:
+            shipment.shipping_method = method
+            shipment.save(update_fields=["shipping_method", "updated_at"])
+        shipments.append(shipment)
+    return shipments
+
+
+def stock_and_shipments_plan(
+    *, order: Order, lines: Sequence[tuple[LineItem, Sku, int]], actor: Actor
+) -> list[Shipment]:
+    """Placement's (and a post-placement edit's) one stock plan: the order's stock is reserved
+    (pending, all or nothing) and its shipments are laid out from the same allocation, so the
+    reserved stock items are exactly the ones its shipments ship from.
+
+    The caller holds the order lock. Shipments that have left draft are not re-planned (an
+    edited order keeps them: `ShipmentsNotDraft`). Raises OutOfStock naming the first line that
+    cannot be served; then nothing changes. Returns the shipments."""
+    order = locks.order_lock(order.pk)
+    stock_lines = [
+        line
+        for line in _merge_lines(lines)
+        if not (line.sku.do_not_track and line.sku.do_not_ship)  # nothing to hold or send
+    ]
+    existing_ids = StockReservation.objects.filter(order=order).values_list(
+        "stock_item_id", flat=True
+    )
+    existing = locks.shipments_lock(order.pk)
+    movable = [s for s in existing if s.status in (Shipment.Status.DRAFT, Shipment.Status.UPCOMING)]
+    if len(movable) != len([s for s in existing if s.status != Shipment.Status.CANCELLED]):
+        raise ShipmentsNotDraft(
+            f"Order {order.number}'s shipments are being fulfilled and cannot be re-planned.",
+            pointer="/data/relationships/shipments",
+        )
+    if not stock_lines:
+        locks.stock_items_lock(existing_ids)
+        StockReservation.objects.filter(order=order).delete()
+        Shipment.objects.filter(pk__in=[s.pk for s in movable]).delete()
+        return []
+    model = _inventory_model_of(order)
+    stock = _load_stock(
+        inventory_model=model,
+        skus=[line.sku for line in stock_lines],
+        own=Q(order=order),
+        also_lock=existing_ids,
+        lock=True,
+    )
+    allocations = _plan(strategy=model.strategy, lines=stock_lines, stock=stock)
+    own = locks.stock_reservations_lock(order=order)
+    reservations = _rewrite_reservations(
+        own=own,
+        allocations=allocations,
+        order=order,
+        status=StockReservation.Status.PENDING,
+        expires_at=None,
+    )
+    shipments = _shipments_write(
+        order=order,
+        existing=movable,
+        allocations=[a for a in allocations if not a.line.sku.do_not_ship],
+    )
+    transaction.on_commit(
+        partial(
+            stock_changed_notice,
+            what="reserved",
+            order_id=order.pk,
+            units=sum(r.quantity for r in reservations),
+            actor=actor,
+        )
+    )
+    return shipments
 
 
 EDITABLE_SHIPMENT_STATUSES = frozenset(
@@ -752,11 +825,18 @@ def shipment_set_shipping_method(
         return locked
 
 
-def shipments_check_shipping_methods(*, order: Order) -> None:
+def shipments_check_shipping_methods(
+    *, order: Order, shipments: Sequence[Shipment] | None = None
+) -> None:
     """What `_place` requires of shipments: each non-cancelled one has a shipping method that
     is still available for it. Raises NoShippingMethod naming the first that has not."""
-    shipments = Shipment.objects.filter(order=order).exclude(status=Shipment.Status.CANCELLED)
-    for shipment in shipments.select_related("order", "inventory_stock_location"):
+    if shipments is None:
+        shipments = list(
+            Shipment.objects.filter(order=order)
+            .exclude(status=Shipment.Status.CANCELLED)
+            .select_related("order", "inventory_stock_location")
+        )
+    for shipment in shipments:
         available = {m.pk for m in shipping_methods_available(shipment=shipment)}
         if shipment.shipping_method_id is None or shipment.shipping_method_id not in available:
             raise NoShippingMethod(

@@ -1,7 +1,13 @@
-"""The row locks of the orders app, always taken in the same order so that concurrent
-workflows queue instead of deadlocking:
+"""THE order lock, and the row locks of the orders app, always taken in the same order so that
+concurrent workflows queue instead of deadlocking:
 
-    order  →  its line items (by primary key)  →  the customer (only by a single F() update)
+    order  →  its line items (by primary key)  →  shipments, stock items, reservations
+           →  transactions (authorization before capture)  →  the customer (one F() update)
+
+`order_lock` is the only place an order row is locked, for every app (payments and fulfillment
+import it). It locks once per database transaction: a second call inside the same transaction
+answers the same locked instance without asking the database again, so a workflow and the
+services it calls share one copy of the order (no stale copy can be saved over a fresh one).
 
 The customer is the order's parent by foreign key, yet it is locked last: it is only ever
 touched by one-statement counter updates at the end of a placement, and no code path holds a
@@ -12,18 +18,47 @@ On SQLite `select_for_update` is a no-op; `IMMEDIATE` transactions serialise wri
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import transaction
+
 from orders.models import LineItem, Order
+
+# Per connection: order id → (the locked instance, the atomic block it was locked in).
+_LOCKED = "_oms_locked_orders"
+
+
+def _held(order_id: str) -> Order | None:
+    connection: Any = transaction.get_connection()
+    held: dict[str, tuple[Order, object]] = getattr(connection, _LOCKED, {})
+    entry = held.get(order_id)
+    if entry is None:
+        return None
+    order, block = entry
+    if any(open_block is block for open_block in connection.atomic_blocks):
+        return order
+    del held[order_id]  # that transaction (or savepoint) ended: its lock went with it
+    return None
 
 
 def order_lock(order_id: str) -> Order:
-    """Lock and re-read the order: guards are re-checked on this copy, never on the caller's."""
+    """Lock and re-read the order: guards are re-checked on this copy, never on the caller's.
+    Inside a transaction that locked it already, the same instance (no second query)."""
+    connection: Any = transaction.get_connection()
+    assert connection.in_atomic_block, "row locks need a transaction"
+    if (held := _held(order_id)) is not None:
+        return held
     # of=("self",): lock the order row only, not the market and price list it is read with
     # (they are shared by every order of the market).
-    return (
+    order = (
         Order.objects.select_for_update(of=("self",))
-        .select_related("market__price_list")
+        .select_related("market__price_list", "payment_method")
         .get(pk=order_id)
     )
+    if not hasattr(connection, _LOCKED):
+        setattr(connection, _LOCKED, {})
+    getattr(connection, _LOCKED)[order_id] = (order, connection.atomic_blocks[-1])
+    return order
 
 
 def order_line_items_lock(order: Order) -> list[LineItem]:

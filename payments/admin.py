@@ -17,6 +17,7 @@ from django.http import HttpRequest
 from oms.actors import Actor
 from oms.admin import ServiceModelAdmin
 from oms.errors import DomainError
+from orders import services as order_services
 from payments import services
 from payments.models import (
     ExternalPayment,
@@ -162,7 +163,7 @@ class TransactionAdmin(ReadOnlyAdmin):
         self._each(
             request,
             queryset,
-            lambda txn: services.authorization_capture(authorization=txn, actor=actor),
+            lambda txn: order_services.order_authorization_capture(authorization=txn, actor=actor),
         )
 
     @admin.action(description="Void the selected authorizations", permissions=["move_money"])
@@ -171,7 +172,7 @@ class TransactionAdmin(ReadOnlyAdmin):
         self._each(
             request,
             queryset,
-            lambda txn: services.authorization_void(authorization=txn, actor=actor),
+            lambda txn: order_services.order_authorization_void(authorization=txn, actor=actor),
         )
 
     @admin.action(
@@ -182,7 +183,7 @@ class TransactionAdmin(ReadOnlyAdmin):
         self._each(
             request,
             queryset,
-            lambda txn: services.capture_refund(capture=txn, actor=actor),
+            lambda txn: order_services.order_capture_refund(capture=txn, actor=actor),
         )
 
     def _each(

@@ -1,8 +1,8 @@
 """The row locks of the payments app.
 
-Every money operation locks in one fixed order, so two of them (or a payment operation and an
-order workflow of the orders app, which locks the order first) can never wait on each other in a
-circle: the order first, then the authorization, then the capture. The order comes first even
+Every money operation locks in one fixed order, so two of them can never wait on each other in a
+circle: the order first (taken once by the orders workflow, `orders/locks.py`: payments never
+locks an order itself), then the authorization, then the capture. The order comes first even
 when only a transaction changes because inserting a transaction (or an order event) takes a key
 share lock on the order row: taking it later than the authorization would invert the order.
 Rows of the same kind are locked in primary-key order.
@@ -12,12 +12,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from orders.models import Order
 from payments.models import Transaction
-
-
-def order_lock(order_id: str) -> Order:
-    return Order.objects.select_for_update().get(pk=order_id)
 
 
 def transaction_lock(transaction_id: str) -> Transaction:

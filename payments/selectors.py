@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet
 
 from markets.models import Market
-from orders.models import Order
 from payments.models import PaymentMethod, Transaction
 
 Type = Transaction.Type
@@ -16,38 +15,54 @@ Status = Transaction.Status
 
 @dataclass(frozen=True)
 class PaymentTotals:
-    """What an order's succeeded transactions add up to (pending and failed ones do not count)."""
+    """What an order's succeeded transactions add up to (pending and failed ones do not count).
+
+    `authorized_cents` and `voided_cents` count only the authorizations that are not entirely
+    voided (spec 2.3: one given back in full — a refused partial authorization, a void on
+    cancel — no longer counts once another is live); `entirely_voided` is set when there were
+    succeeded authorizations and every one of them was given back in full. `pending` counts
+    the transactions still with their gateway."""
 
     authorized_cents: int = 0
     captured_cents: int = 0
     voided_cents: int = 0
     refunded_cents: int = 0
+    entirely_voided: bool = False
+    pending: int = 0
+    live_authorizations: int = 0
 
 
 def order_payment_totals(*, order_id: str) -> PaymentTotals:
-    succeeded = Q(status=Status.SUCCEEDED)
-    sums = Transaction.objects.filter(order_id=order_id).aggregate(
-        authorized=Sum("amount_cents", filter=succeeded & Q(type=Type.AUTHORIZATIONS)),
-        captured=Sum("amount_cents", filter=succeeded & Q(type=Type.CAPTURES)),
-        voided=Sum("amount_cents", filter=succeeded & Q(type=Type.VOIDS)),
-        refunded=Sum("amount_cents", filter=succeeded & Q(type=Type.REFUNDS)),
+    """The order's payment facts, from one query over its transactions."""
+    rows = Transaction.objects.filter(order_id=order_id).values_list(
+        "pk", "type", "status", "amount_cents", "reference_authorization_id"
     )
+    authorizations: dict[str, int] = {}
+    voided_by: dict[str, int] = {}
+    captured = refunded = pending = 0
+    for pk, kind, status, amount, authorization_id in rows:
+        if status == Status.PENDING:
+            pending += 1
+        if status != Status.SUCCEEDED:
+            continue
+        if kind == Type.AUTHORIZATIONS:
+            authorizations[pk] = amount
+        elif kind == Type.VOIDS:
+            voided_by[authorization_id] = voided_by.get(authorization_id, 0) + amount
+        elif kind == Type.CAPTURES:
+            captured += amount
+        elif kind == Type.REFUNDS:
+            refunded += amount
+    live = {pk: amount for pk, amount in authorizations.items() if voided_by.get(pk, 0) < amount}
     return PaymentTotals(
-        authorized_cents=sums["authorized"] or 0,
-        captured_cents=sums["captured"] or 0,
-        voided_cents=sums["voided"] or 0,
-        refunded_cents=sums["refunded"] or 0,
+        authorized_cents=sum(live.values()),
+        captured_cents=captured,
+        voided_cents=sum(voided_by.get(pk, 0) for pk in live),
+        refunded_cents=refunded,
+        entirely_voided=bool(authorizations) and not live,
+        pending=pending,
+        live_authorizations=len(live),
     )
-
-
-def order_total_cents(order: Order) -> int | None:
-    """The order total that payment status is measured against (`total_amount_with_taxes_cents`).
-
-    The orders app owns that field and adds it with its totals; until it exists this answers
-    None and the payment services leave `payment_status` to the orders workflows.
-    """
-    total = getattr(order, "total_amount_with_taxes_cents", None)
-    return total if isinstance(total, int) else None
 
 
 def payment_methods_available(

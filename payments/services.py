@@ -1,41 +1,42 @@
 """Every write of the payments app.
 
 Money moves in three steps, so that a gateway call never runs under a row lock and a repeated
-or concurrent request can never move money twice:
+or concurrent request can never move money twice. Payments provides the steps; the orders app
+runs them (`orders/services/money.py`), because every money movement is also an order-level
+decision (the order's lock, its payment and fulfillment statuses, its timeline):
 
-1. **reserve** — in a short transaction: lock the rows (`locks`), re-check the balance on the
-   locked parent, add the amount to the parent's running total and insert the transaction as
-   `pending`. A concurrent request now sees the reduced balance (or waits for the lock and then
-   sees it). Commit.
-2. **call** — ask the gateway, holding no lock. The transaction's id is the gateway's
-   idempotency key.
-3. **settle** — in a short transaction: lock again, mark the transaction `succeeded` or
-   `failed` (a failure gives the reserved amount back to the parent), write the order event and
-   refresh the order's payment status.
+1. **reserve** (`authorization_reserve`, `capture_reserve`, `void_reserve`, `refund_reserve`) —
+   inside the caller's transaction, with the order already locked by the caller (the one order
+   lock, `orders/locks.py`): lock the parent transaction, re-check its balance, add the amount
+   to the parent's running total and insert the transaction as `pending`. A concurrent request
+   waits on the order lock and then sees the reduced balance.
+2. **call** (`transaction_gateway_call`) — ask the gateway, holding no lock and outside any
+   transaction. The transaction's id is the gateway's idempotency key, so a retry of the same
+   attempt can be deduplicated by the gateway.
+3. **settle** (`transaction_settle`) — inside the caller's transaction, order locked again:
+   mark the transaction `succeeded` or `failed` (a failure gives the reserved amount back to
+   the parent).
+
+Payments never writes an order column or an order event: it returns transactions and their
+balances (`selectors.order_payment_totals`), and the orders workflow decides.
 
 A caller's `idempotency_key` is stored on the transaction (unique): the same key returns the
 first transaction as it stands, without calling the gateway again.
-
-When called inside an outer `transaction.atomic()` (an orders workflow holding the order lock),
-the three steps simply run inside it: still correct, but the gateway call then happens under the
-caller's locks and a rollback of the caller also forgets the transaction row.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from oms.actors import Actor
 from oms.sequences import sequence_next
 from oms.services import resource_create, resource_update
-from orders.events import order_event_record
 from orders.models import Order
 from payments import errors, locks, selectors
 from payments.gateways import GatewayResult, gateway_adapter_for
@@ -49,7 +50,6 @@ from payments.models import (
     WireTransfer,
     new_gateway_shared_secret,
 )
-from payments.status import payment_status_for
 
 logger = logging.getLogger(__name__)
 
@@ -68,65 +68,53 @@ GATEWAY_OPERATIONS = {
     Type.VOIDS: "void",
     Type.REFUNDS: "refund",
 }
-# Order statuses in which the order counts as placed for the payment status table.
-PLACED_ORDER_STATUSES = frozenset(
-    {
-        Order.Status.PLACED,
-        Order.Status.EDITING,
-        Order.Status.APPROVED,
-        Order.Status.CANCELLED,
-    }
-)
 
 
-# --- authorizations ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reserved:
+    """What a reserve step answers: the transaction, and whether this request created it
+    (False: an idempotency key replayed an earlier one, which must not be sent again)."""
+
+    transaction: Transaction
+    created: bool
 
 
-def payment_authorize(
+def _assert_order_locked() -> None:
+    assert transaction.get_connection().in_atomic_block, (
+        "payments' reserve and settle steps run inside the orders workflow's transaction, "
+        "with the order locked"
+    )
+
+
+# --- step 1: reserve ---------------------------------------------------------------------------
+
+
+def authorization_reserve(
     *,
     order: Order,
     payment_method: PaymentMethod,
     payment_source: PaymentSourceModel,
     amount_cents: int,
-    actor: Actor,
     idempotency_key: str | None = None,
-) -> Transaction:
-    """Authorize `amount_cents` (the order's recomputed total) on `payment_source`.
-
-    Returns the authorization, succeeded or failed (`error_code`); raises before calling the
-    gateway when the request itself is wrong. When the payment method auto-captures this
-    amount, a succeeded authorization is captured at once (see `Transaction.capture_amount_cents`).
-    """
+) -> Reserved:
+    """A pending authorization of `amount_cents` on `payment_source`, or the one the key made
+    before. Raises before anything is written when the request itself is wrong."""
+    _assert_order_locked()
     request = _MoneyRequest(idempotency_key, Type.AUTHORIZATIONS, order.pk)
     if (replayed := request.replay()) is not None:
-        return replayed
+        return Reserved(replayed, created=False)
     _check_authorization_request(order, payment_method, payment_source, amount_cents)
-
-    def reserve() -> Transaction:
-        locks.order_lock(order.pk)
-        return _transaction_create(
-            type=Type.AUTHORIZATIONS,
-            order=order,
-            payment_gateway=payment_method.payment_gateway,
-            payment_method=payment_method,
-            payment_source=payment_source,
-            amount_cents=amount_cents,
-            currency_code=order.currency_code,
-            idempotency_key=idempotency_key,
-        )
-
-    authorization, reserved = _reserve(reserve, request)
-    if not reserved:
-        return authorization
-    authorization = _settle(authorization, _gateway_call(authorization), actor=actor)
-    if authorization.succeeded and payment_method.auto_captures(authorization.amount_cents):
-        authorization_capture(
-            authorization=authorization,
-            actor=actor,
-            idempotency_key=f"{idempotency_key}:auto_capture" if idempotency_key else None,
-        )
-        authorization.refresh_from_db()
-    return authorization
+    txn = _transaction_create(
+        type=Type.AUTHORIZATIONS,
+        order=order,
+        payment_gateway=payment_method.payment_gateway,
+        payment_method=payment_method,
+        payment_source=payment_source,
+        amount_cents=amount_cents,
+        currency_code=order.currency_code,
+        idempotency_key=idempotency_key,
+    )
+    return Reserved(txn, created=True)
 
 
 def _check_authorization_request(
@@ -174,296 +162,96 @@ def _check_authorization_request(
         )
 
 
-# --- captures, voids, refunds -----------------------------------------------------------------
-
-
-def authorization_capture(
+def capture_reserve(
     *,
     authorization: Transaction,
     amount_cents: int | None = None,
-    actor: Actor,
+    limit_cents: int | None = None,
     idempotency_key: str | None = None,
-) -> Transaction:
-    """Capture `amount_cents` of a succeeded authorization (default: its whole capture balance).
-    Repeatable up to the balance; past it, `INSUFFICIENT_CAPTURE_BALANCE`."""
+) -> Reserved:
+    """A pending capture of `amount_cents` of a succeeded authorization (default: its whole
+    capture balance, at most `limit_cents` — what the order still has to collect). Repeatable
+    up to the balance; past it, or with nothing to capture, `INSUFFICIENT_CAPTURE_BALANCE`."""
+    _assert_order_locked()
     request = _MoneyRequest(
         idempotency_key, Type.CAPTURES, authorization.order_id, authorization.pk, amount_cents
     )
     if (replayed := request.replay()) is not None:
-        return replayed
+        return Reserved(replayed, created=False)
     _check_requested_amount(amount_cents, "_capture_amount_cents")
-
-    def reserve() -> Transaction:
-        locks.order_lock(authorization.order_id)
-        parent = locks.transaction_lock(authorization.pk)
-        _guard_parent(parent, Type.AUTHORIZATIONS, "captured")
-        balance = parent.capture_balance_cents
-        amount = balance if amount_cents is None else amount_cents
-        if amount == 0 or amount > balance:
-            raise errors.InsufficientCaptureBalance(
-                f"Cannot capture {amount}: the capture balance of {parent.number} is {balance}.",
-                pointer="/data/attributes/_capture_amount_cents",
-            )
-        Transaction.objects.filter(pk=parent.pk).update(
-            capture_amount_cents=F("capture_amount_cents") + amount
+    parent = locks.transaction_lock(authorization.pk)
+    _guard_parent(parent, Type.AUTHORIZATIONS, "captured")
+    balance = parent.capture_balance_cents
+    if limit_cents is not None:
+        balance = max(0, min(balance, limit_cents))
+    amount = balance if amount_cents is None else amount_cents
+    if amount == 0 or amount > balance:
+        raise errors.InsufficientCaptureBalance(
+            f"Cannot capture {amount}: the capture balance of {parent.number} is {balance}.",
+            pointer="/data/attributes/_capture_amount_cents",
         )
-        return _child_create(Type.CAPTURES, parent, amount, idempotency_key)
+    Transaction.objects.filter(pk=parent.pk).update(
+        capture_amount_cents=F("capture_amount_cents") + amount
+    )
+    return Reserved(_child_create(Type.CAPTURES, parent, amount, idempotency_key), created=True)
 
-    return _run(reserve, request, actor=actor)
 
-
-def authorization_void(
-    *, authorization: Transaction, actor: Actor, idempotency_key: str | None = None
-) -> Transaction:
-    """Release the uncaptured rest of a succeeded authorization (what is neither captured, nor
-    being captured, nor voided). Nothing left: `NOTHING_TO_VOID`."""
+def void_reserve(*, authorization: Transaction, idempotency_key: str | None = None) -> Reserved:
+    """A pending void of the uncaptured rest of a succeeded authorization (what is neither
+    captured, nor being captured, nor voided). Nothing left: `NOTHING_TO_VOID`."""
+    _assert_order_locked()
     request = _MoneyRequest(idempotency_key, Type.VOIDS, authorization.order_id, authorization.pk)
     if (replayed := request.replay()) is not None:
-        return replayed
-
-    def reserve() -> Transaction:
-        locks.order_lock(authorization.order_id)
-        parent = locks.transaction_lock(authorization.pk)
-        _guard_parent(parent, Type.AUTHORIZATIONS, "voided")
-        amount = parent.void_balance_cents
-        if amount == 0:
-            raise errors.NothingToVoid(
-                f"{parent.number} has nothing left to void: it is captured or voided.",
-                pointer="/data/attributes/_void",
-            )
-        Transaction.objects.filter(pk=parent.pk).update(
-            void_amount_cents=F("void_amount_cents") + amount
+        return Reserved(replayed, created=False)
+    parent = locks.transaction_lock(authorization.pk)
+    _guard_parent(parent, Type.AUTHORIZATIONS, "voided")
+    amount = parent.void_balance_cents
+    if amount == 0:
+        raise errors.NothingToVoid(
+            f"{parent.number} has nothing left to void: it is captured or voided.",
+            pointer="/data/attributes/_void",
         )
-        return _child_create(Type.VOIDS, parent, amount, idempotency_key)
+    Transaction.objects.filter(pk=parent.pk).update(
+        void_amount_cents=F("void_amount_cents") + amount
+    )
+    return Reserved(_child_create(Type.VOIDS, parent, amount, idempotency_key), created=True)
 
-    return _run(reserve, request, actor=actor)
 
-
-def capture_refund(
-    *,
-    capture: Transaction,
-    amount_cents: int | None = None,
-    actor: Actor,
-    idempotency_key: str | None = None,
-) -> Transaction:
-    """Refund `amount_cents` of a succeeded capture (default: its whole refund balance).
-    Repeatable up to the balance; past it, `INSUFFICIENT_REFUND_BALANCE`."""
+def refund_reserve(
+    *, capture: Transaction, amount_cents: int | None = None, idempotency_key: str | None = None
+) -> Reserved:
+    """A pending refund of `amount_cents` of a succeeded capture (default: its whole refund
+    balance). Repeatable up to the balance; past it, `INSUFFICIENT_REFUND_BALANCE`."""
+    _assert_order_locked()
     request = _MoneyRequest(
         idempotency_key, Type.REFUNDS, capture.order_id, capture.pk, amount_cents
     )
     if (replayed := request.replay()) is not None:
-        return replayed
+        return Reserved(replayed, created=False)
     _check_requested_amount(amount_cents, "_refund_amount_cents")
-
-    def reserve() -> Transaction:
-        locks.order_lock(capture.order_id)
-        parent = locks.transaction_lock(capture.pk)
-        _guard_parent(parent, Type.CAPTURES, "refunded")
-        balance = parent.refund_balance_cents
-        amount = balance if amount_cents is None else amount_cents
-        if amount == 0 or amount > balance:
-            raise errors.InsufficientRefundBalance(
-                f"Cannot refund {amount}: the refund balance of {parent.number} is {balance}.",
-                pointer="/data/attributes/_refund_amount_cents",
-            )
-        Transaction.objects.filter(pk=parent.pk).update(
-            refund_amount_cents=F("refund_amount_cents") + amount
+    parent = locks.transaction_lock(capture.pk)
+    _guard_parent(parent, Type.CAPTURES, "refunded")
+    balance = parent.refund_balance_cents
+    amount = balance if amount_cents is None else amount_cents
+    if amount == 0 or amount > balance:
+        raise errors.InsufficientRefundBalance(
+            f"Cannot refund {amount}: the refund balance of {parent.number} is {balance}.",
+            pointer="/data/attributes/_refund_amount_cents",
         )
-        return _child_create(Type.REFUNDS, parent, amount, idempotency_key)
-
-    return _run(reserve, request, actor=actor)
-
-
-# --- the whole order --------------------------------------------------------------------------
-
-
-def order_capture_all(
-    *, order: Order, actor: Actor, idempotency_key: str | None = None
-) -> list[Transaction]:
-    """Capture the whole balance of every authorization of the order (the order's `_capture`).
-    Returns the captures made (each succeeded or failed)."""
-    return _for_each(
-        selectors.order_capturable_authorizations(order_id=order.pk),
-        lambda authorization, key: authorization_capture(
-            authorization=authorization, actor=actor, idempotency_key=key
-        ),
-        idempotency_key=idempotency_key,
-        skip=errors.InsufficientCaptureBalance,
-        nothing=errors.InsufficientCaptureBalance(
-            "The order has nothing left to capture.", pointer="/data/attributes/_capture"
-        ),
+    Transaction.objects.filter(pk=parent.pk).update(
+        refund_amount_cents=F("refund_amount_cents") + amount
     )
+    return Reserved(_child_create(Type.REFUNDS, parent, amount, idempotency_key), created=True)
 
 
-def order_refund_all(
-    *, order: Order, actor: Actor, idempotency_key: str | None = None
-) -> list[Transaction]:
-    """Refund the whole balance of every capture of the order (the order's `_refund`)."""
-    return _for_each(
-        selectors.order_refundable_captures(order_id=order.pk),
-        lambda capture, key: capture_refund(capture=capture, actor=actor, idempotency_key=key),
-        idempotency_key=idempotency_key,
-        skip=errors.InsufficientRefundBalance,
-        nothing=errors.InsufficientRefundBalance(
-            "The order has nothing left to refund.", pointer="/data/attributes/_refund"
-        ),
-    )
+# --- step 2: the gateway call --------------------------------------------------------------------
 
 
-def order_void_all(
-    *, order: Order, actor: Actor, idempotency_key: str | None = None
-) -> list[Transaction]:
-    """Void the uncaptured rest of every authorization of the order (on cancellation)."""
-    return _for_each(
-        selectors.order_capturable_authorizations(order_id=order.pk),
-        lambda authorization, key: authorization_void(
-            authorization=authorization, actor=actor, idempotency_key=key
-        ),
-        idempotency_key=idempotency_key,
-        skip=errors.NothingToVoid,
-        nothing=errors.NothingToVoid(
-            "The order has no authorization left to void.", pointer="/data/attributes/_cancel"
-        ),
-    )
-
-
-def _for_each(
-    parents: QuerySet[Transaction],
-    operation: Callable[[Transaction, str | None], Transaction],
-    *,
-    idempotency_key: str | None,
-    skip: type[errors.PaymentError],
-    nothing: errors.PaymentError,
-) -> list[Transaction]:
-    candidates = list(parents)
-    if not candidates:
-        raise nothing
-    done: list[Transaction] = []
-    for parent in candidates:  # primary-key order, as every lock of this app
-        key = f"{idempotency_key}:{parent.pk}" if idempotency_key else None
-        try:
-            done.append(operation(parent, key))
-        except skip:
-            continue  # a concurrent request took this balance meanwhile
-    return done
-
-
-# --- stuck transactions -----------------------------------------------------------------------
-
-
-def transaction_forward(*, transaction: Transaction, actor: Actor) -> Transaction:
-    """Mark a stuck `pending` transaction succeeded (`_forward`): the process died between the
-    gateway call and the settle step, and the merchant checked that the gateway did move the
-    money."""
-    _guard_pending(transaction)
-    return _settle(
-        transaction,
-        GatewayResult(succeeded=True, message=f"Forwarded to succeeded by {actor}"),
-        actor=actor,
-    )
-
-
-def transaction_release(*, transaction: Transaction, actor: Actor) -> Transaction:
-    """Mark a stuck `pending` transaction failed, giving its reserved amount back: the merchant
-    checked that the gateway did not move the money."""
-    _guard_pending(transaction)
-    return _settle(
-        transaction,
-        GatewayResult.failure(errors.GATEWAY_ERROR, f"Released as failed by {actor}"),
-        actor=actor,
-    )
-
-
-def _guard_pending(txn: Transaction) -> None:
-    if txn.status != Status.PENDING:
-        raise errors.PaymentTransitionNotAllowed(
-            f"{txn.number} is {txn.status}, not pending.", pointer="/data/attributes/_forward"
-        )
-
-
-# --- payment status ---------------------------------------------------------------------------
-
-
-def order_payment_status_refresh(
-    *, order: Order, actor: Actor, order_total_cents: int | None = None
-) -> str:
-    """Recompute and store the order's `payment_status` from its succeeded transactions.
-
-    `order_total_cents` defaults to the order's total (`selectors.order_total_cents`); when
-    neither is known the status is left as it is. Locks the order.
-    """
-    with transaction.atomic():
-        locked = locks.order_lock(order.pk)
-        status = _order_payment_status_sync(locked, actor, order_total_cents)
-    order.payment_status = status
-    return status
-
-
-def _order_payment_status_sync(
-    order: Order, actor: Actor, order_total_cents: int | None = None
-) -> str:
-    """On the locked order: write the derived payment status (and its event) if it moved."""
-    total = (
-        order_total_cents if order_total_cents is not None else selectors.order_total_cents(order)
-    )
-    if total is None:
-        return order.payment_status
-    totals = selectors.order_payment_totals(order_id=order.pk)
-    status = payment_status_for(
-        order_total_cents=total,
-        order_placed=order.status in PLACED_ORDER_STATUSES,
-        authorized_cents=totals.authorized_cents,
-        captured_cents=totals.captured_cents,
-        voided_cents=totals.voided_cents,
-        refunded_cents=totals.refunded_cents,
-    )
-    if status != order.payment_status:
-        Order.objects.filter(pk=order.pk).update(payment_status=status, updated_at=timezone.now())
-        order_event_record(
-            order_id=order.pk,
-            actor=actor,
-            trigger="payment",
-            subject_type="orders",
-            subject_id=order.pk,
-            field="payment_status",
-            from_status=order.payment_status,
-            to_status=status,
-        )
-        order.payment_status = status
-    return status
-
-
-# --- the three steps --------------------------------------------------------------------------
-
-
-def _run(
-    reserve: Callable[[], Transaction], request: _MoneyRequest, *, actor: Actor
-) -> Transaction:
-    txn, reserved = _reserve(reserve, request)
-    if not reserved:
-        return txn
-    return _settle(txn, _gateway_call(txn), actor=actor)
-
-
-def _reserve(
-    reserve: Callable[[], Transaction], request: _MoneyRequest
-) -> tuple[Transaction, bool]:
-    """Step 1, in its own short transaction: (the pending transaction, True). A concurrent
-    request with the same idempotency key loses the race on the unique key: it answers
-    (the winner's transaction, False) and must not call the gateway."""
-    try:
-        with transaction.atomic():
-            return reserve(), True
-    except IntegrityError:
-        existing = request.replay()
-        if existing is not None:
-            return existing, False
-        raise
-
-
-def _gateway_call(txn: Transaction) -> GatewayResult:
-    """Step 2: no transaction, no lock. An adapter that raises is a failed call, so a bug in
-    an adapter can never leave an amount reserved for ever."""
+def transaction_gateway_call(*, txn: Transaction) -> GatewayResult:
+    """Ask the gateway to carry out a pending transaction: no database transaction, no lock
+    (the callers' entry points are `atomic(durable=True)`, so one cannot run under a caller's
+    lock). An adapter that raises is a failed call, so a bug in an adapter can never leave an
+    amount reserved for ever."""
     loaded = selectors.transaction_for_gateway(transaction_id=txn.pk)
     adapter = gateway_adapter_for(loaded.payment_gateway)
     operation = getattr(adapter, GATEWAY_OPERATIONS[Type(loaded.type)])
@@ -485,61 +273,80 @@ def _gateway_call(txn: Transaction) -> GatewayResult:
     return result
 
 
-def _settle(txn: Transaction, result: GatewayResult, *, actor: Actor) -> Transaction:
-    """Step 3: record the gateway's answer. A failure gives the reserved amount back."""
-    with transaction.atomic():
-        order = locks.order_lock(txn.order_id)
-        parent_id = txn.reference_authorization_id or txn.reference_capture_id
-        if parent_id is not None:
-            locks.transaction_lock(parent_id)
-        locked = locks.transaction_lock(txn.pk)
-        if locked.status != Status.PENDING:
-            return locked  # settled meanwhile (forwarded or released by hand)
-        if result.succeeded:
-            locked.succeed()
-            locked.gateway_transaction_id = result.gateway_transaction_id
-            locked.token = result.token
-            locked.message = result.message[:500]
-            if (
-                locked.type == Type.AUTHORIZATIONS
-                and result.amount_cents is not None
-                and 0 < result.amount_cents < locked.amount_cents
-            ):
-                locked.amount_cents = result.amount_cents  # a partial authorization
-        else:
-            locked.fail()
-            locked.error_code = result.error_code
-            locked.error_detail = result.error_detail[:1000]
-            locked.message = result.message[:500]
-            _release(locked)
-        locked.save(
-            update_fields=[
-                "status",
-                "amount_cents",
-                "gateway_transaction_id",
-                "token",
-                "message",
-                "error_code",
-                "error_detail",
-                "updated_at",
-            ]
+# --- step 3: settle ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What a settle step answers: the transaction, and whether this call settled it (False:
+    it was settled meanwhile, by hand or by the recovery, and is returned as it is)."""
+
+    transaction: Transaction
+    settled: bool
+
+
+def transaction_settle(*, txn: Transaction, result: GatewayResult) -> Settlement:
+    """Record the gateway's answer on a pending transaction (order locked by the caller). A
+    failure gives the reserved amount back to the parent. A transaction settled meanwhile
+    (forwarded or released by hand, or by the recovery) is returned as it is."""
+    _assert_order_locked()
+    parent_id = txn.reference_authorization_id or txn.reference_capture_id
+    if parent_id is not None:
+        locks.transaction_lock(parent_id)  # parent before child
+    locked = locks.transaction_lock(txn.pk)
+    if locked.status != Status.PENDING:
+        return Settlement(locked, settled=False)
+    if result.succeeded:
+        locked.succeed()
+        locked.gateway_transaction_id = result.gateway_transaction_id
+        locked.token = result.token
+        locked.message = result.message[:500]
+        if (
+            locked.type == Type.AUTHORIZATIONS
+            and result.amount_cents is not None
+            and 0 < result.amount_cents < locked.amount_cents
+        ):
+            locked.amount_cents = result.amount_cents  # a partial authorization
+    else:
+        locked.fail()
+        locked.error_code = result.error_code
+        locked.error_detail = result.error_detail[:1000]
+        locked.message = result.message[:500]
+        _release(locked)
+    locked.save(
+        update_fields=[
+            "status",
+            "amount_cents",
+            "gateway_transaction_id",
+            "token",
+            "message",
+            "error_code",
+            "error_detail",
+            "updated_at",
+        ]
+    )
+    return Settlement(locked, settled=True)
+
+
+def transaction_forward_result(*, txn: Transaction, by: str) -> GatewayResult:
+    """`_forward`: the answer to settle a stuck pending transaction with, when the merchant
+    checked that the gateway did move the money."""
+    _guard_pending(txn)
+    return GatewayResult(succeeded=True, message=f"Forwarded to succeeded by {by}")
+
+
+def transaction_release_result(*, txn: Transaction, by: str) -> GatewayResult:
+    """The answer to settle a stuck pending transaction with, when the merchant checked that
+    the gateway did not move the money (its reserved amount goes back)."""
+    _guard_pending(txn)
+    return GatewayResult.failure(errors.GATEWAY_ERROR, f"Released as failed by {by}")
+
+
+def _guard_pending(txn: Transaction) -> None:
+    if txn.status != Status.PENDING:
+        raise errors.PaymentTransitionNotAllowed(
+            f"{txn.number} is {txn.status}, not pending.", pointer="/data/attributes/_forward"
         )
-        order_event_record(
-            order_id=locked.order_id,
-            actor=actor,
-            trigger=TRIGGERS[Type(locked.type)],
-            subject_type=locked.type,
-            subject_id=locked.pk,
-            from_status=Status.PENDING,
-            to_status=locked.status,
-            amount_cents=locked.amount_cents,
-            currency_code=locked.currency_code,
-            message=locked.message
-            if locked.succeeded
-            else f"{locked.error_code}: {locked.message}",
-        )
-        _order_payment_status_sync(order, actor)
-    return locked
 
 
 def _release(txn: Transaction) -> None:

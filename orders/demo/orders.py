@@ -48,16 +48,11 @@ from orders.services import (
     order_shipment_trigger,
     order_update,
 )
-from orders.services.checkout import order_statuses_sync
+from orders.services.money import order_authorization_capture, order_capture_refund
 from payments.errors import PaymentFailed
 from payments.models import PaymentMethod, PaymentSourceType
 from payments.selectors import order_capturable_authorizations, order_refundable_captures
-from payments.services import (
-    authorization_capture,
-    capture_refund,
-    test_payment_create,
-    wire_transfer_create,
-)
+from payments.services import test_payment_create, wire_transfer_create
 
 ORDER_REFERENCE = "seed_demo"
 DEFAULT_COUNT = 300
@@ -388,12 +383,12 @@ def _partially_captured(rng: random.Random, setup: MarketSetup) -> Order:
     order = order_approve(order=_placed(rng, setup, "partially_captured"), actor=SEED_ACTOR)
     authorization = order_capturable_authorizations(order_id=order.pk).first()
     assert authorization is not None
-    authorization_capture(
+    order_authorization_capture(
         authorization=authorization,
         amount_cents=authorization.amount_cents // 2,
         actor=SEED_ACTOR,
     )
-    return order_statuses_sync(order=order, actor=SEED_ACTOR, trigger="_capture")
+    return Order.objects.get(pk=order.pk)
 
 
 def _partially_shipped(rng: random.Random, setup: MarketSetup) -> Order:
@@ -428,8 +423,8 @@ def _partially_refunded(rng: random.Random, setup: MarketSetup) -> Order:
     cheapest = order.line_items.filter(item_type="skus").order_by("unit_amount_cents").first()
     unit = cheapest.unit_amount_cents if cheapest is not None else 0
     amount = min(unit, capture.amount_cents - 1) or capture.amount_cents // 2
-    capture_refund(capture=capture, amount_cents=amount, actor=SEED_ACTOR)
-    return order_statuses_sync(order=order, actor=SEED_ACTOR, trigger="_refund")
+    order_capture_refund(capture=capture, amount_cents=amount, actor=SEED_ACTOR)
+    return Order.objects.get(pk=order.pk)
 
 
 BUILDERS: dict[str, Callable[[random.Random, MarketSetup], Order]] = {

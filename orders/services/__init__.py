@@ -5,8 +5,12 @@
 | `customers` | find-or-create by e-mail, the orders count and status, address books |
 | `orders` | carts: create, update (customer, addresses), totals, draft ↔ pending, `_refresh` |
 | `line_items` | SKU lines and charge lines (shipping costs, payment fees) |
-| `placement` | `_place`, `place_async`, and the stock/shipment/payment hook points |
+| `pipeline` | the one recompute pipeline: reprice → shipments → charges → … → totals |
+| `placement` | `_place`, `place_async` (and its task) |
 | `transitions` | `_pending`, `_cancel`, `_approve`, `_start_editing`, `_archive`, `_refund`, … |
+| `money` | every money movement: reserve under the order lock → gateway → settle |
+| `statuses` | the one writer of `payment_status` and `fulfillment_status` |
+| `checkout` | the payment source, shipping methods, shipment triggers |
 """
 
 from __future__ import annotations
@@ -17,10 +21,6 @@ from oms.actors import Actor
 from orders.errors import InvalidAttribute, attribute
 from orders.models import Order
 from orders.services.checkout import (
-    order_authorization_capture,
-    order_authorization_void,
-    order_capture,
-    order_capture_refund,
     order_shipment_shipping_method_set,
     order_shipment_trigger,
     payment_source_of,
@@ -40,6 +40,15 @@ from orders.services.line_items import (
     line_item_create,
     line_item_delete,
     line_item_update,
+)
+from orders.services.money import (
+    order_authorization_capture,
+    order_authorization_void,
+    order_capture,
+    order_capture_refund,
+    order_payment_authorize,
+    order_transaction_forward,
+    order_transaction_release,
 )
 from orders.services.orders import (
     order_create,
@@ -112,6 +121,7 @@ __all__ = [
     "order_create",
     "order_drafts_purge",
     "order_fulfill",
+    "order_payment_authorize",
     "order_pending",
     "order_place",
     "order_place_async",
@@ -122,6 +132,8 @@ __all__ = [
     "order_shipment_trigger",
     "order_start_editing",
     "order_stop_editing",
+    "order_transaction_forward",
+    "order_transaction_release",
     "order_trigger",
     "order_unarchive",
     "order_update",

@@ -21,18 +21,19 @@ from orders.errors import (
     AddressNotFound,
     InvalidAttribute,
     OrderNotEditable,
-    OrderTotalNegative,
     attribute,
     relationship,
     transition_refused,
 )
 from orders.events import order_change_event
-from orders.locks import order_line_items_lock, order_lock
+from orders.locks import order_lock
 from orders.models import Customer, LineItem, Order
-from orders.selectors import address_is_referenced, prices_for_skus
+from orders.selectors import address_is_referenced
 from orders.services.addresses import address_clone
 from orders.services.customers import customer_address_create, customer_find_or_create
-from orders.totals import Totals, order_totals_compute
+from orders.services.pipeline import order_recompute
+from payments.errors import PaymentMethodNotAvailable
+from payments.models import PaymentMethod
 
 ORDER_NUMBER_SEQUENCE = "order_number"
 
@@ -158,8 +159,6 @@ def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, ac
 def _order_payment_method_set(order: Order, method: Any) -> None:
     """A payment method of the order's market (or of every market), in its currency, enabled;
     whether it admits the amount is checked at placement, when the total is final."""
-    from payments.models import PaymentMethod
-
     if method is None:
         order.payment_method = None
         return
@@ -169,8 +168,6 @@ def _order_payment_method_set(order: Order, method: Any) -> None:
         or method.market_id not in (None, order.market_id)
         or method.currency_code != order.currency_code
     ):
-        from payments.errors import PaymentMethodNotAvailable
-
         raise PaymentMethodNotAvailable(
             "This payment method is not available for the order's market and currency.",
             pointer=relationship("payment_method"),
@@ -280,85 +277,6 @@ def order_require_editable(order: Order, *, integration: bool) -> None:
 # --- totals and the automatic status moves --------------------------------------------------
 
 
-def line_items_reprice(order: Order, lines: Sequence[LineItem]) -> list[LineItem]:
-    """Set every SKU line's unit price from the market's price list (volume tier by quantity),
-    except lines an integration priced. Returns the lines that have no price (left as they were).
-    """
-    sku_lines = [line for line in lines if line.item_type == "skus" and line.sku_id]
-    prices = prices_for_skus(
-        price_list_id=order.market.price_list_id,
-        sku_ids={line.sku_id for line in sku_lines if line.sku_id},
-    )
-    unpriced: list[LineItem] = []
-    for line in sku_lines:
-        if line.unit_amount_manual:
-            continue
-        price = prices.get(line.sku_id or "")
-        if price is None:
-            unpriced.append(line)
-            continue
-        line.unit_amount_cents = price.unit_amount_cents_for(line.quantity)
-    return unpriced
-
-
-def order_totals_write(*, order: Order, lines: Sequence[LineItem], reprice: bool) -> list[LineItem]:
-    """The only writer of an order's stored totals (and its lines' amounts): runs the totals
-    function over the locked `lines` and saves what changed. Returns unpriced SKU lines."""
-    loaded_units = {line.pk: line.unit_amount_cents for line in lines}
-    unpriced = line_items_reprice(order, lines) if reprice else []
-    totals: Totals = order_totals_compute(order, lines)
-    if totals.total_amount_cents < 0:
-        raise OrderTotalNegative(
-            f"The total of order #{order.number} would be negative.",
-            pointer=attribute("total_amount_cents"),
-        )
-    now = timezone.now()
-    changed: list[LineItem] = []
-    for line, line_totals in zip(lines, totals.lines, strict=True):
-        values = {
-            "total_amount_cents": line_totals.total_amount_cents,
-            "discount_cents": line_totals.discount_cents,
-            "tax_amount_cents": line_totals.tax_amount_cents,
-        }
-        repriced = line.unit_amount_cents != loaded_units[line.pk]
-        if repriced or any(getattr(line, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(line, name, value)
-            line.updated_at = now
-            changed.append(line)
-    if changed:
-        LineItem.objects.bulk_update(
-            changed,
-            [
-                "unit_amount_cents",
-                "total_amount_cents",
-                "discount_cents",
-                "tax_amount_cents",
-                "updated_at",
-            ],
-        )
-    for name, value in totals.order_values().items():
-        setattr(order, name, value)
-    order.refreshed_at = now
-    order.save(update_fields=[*Totals.ORDER_FIELDS, "refreshed_at", "updated_at"])
-    return unpriced
-
-
-# Fields of the order that the payments and fulfillment hooks write (on their own copies).
-DERIVED_STATUS_FIELDS = (
-    "payment_status",
-    "payment_updated_at",
-    "fulfillment_status",
-    "fulfillment_updated_at",
-)
-
-
-def order_reload_after_hooks(order: Order) -> None:
-    """Re-read what hooks may have saved, so that a later save of this (locked) copy never
-    writes back a stale payment or fulfillment status."""
-    order.refresh_from_db(fields=list(DERIVED_STATUS_FIELDS))
-
-
 def order_status_sync(*, order: Order, actor: Actor, trigger: str) -> None:
     """draft ↔ pending, automatically (spec 2.1): pending once the order has a customer and a
     purchasable line item, back to draft when it loses either."""
@@ -383,16 +301,12 @@ def order_status_sync(*, order: Order, actor: Actor, trigger: str) -> None:
 def order_contents_changed(
     *, order: Order, actor: Actor, trigger: str, lines: Sequence[LineItem] | None = None
 ) -> None:
-    """After lines, customer or addresses of a locked order changed: recompute (autorefresh
-    carts reprice too; an order being edited keeps its lines' prices) and move draft ↔ pending."""
+    """After lines, customer or addresses of a locked order changed: run the recompute
+    pipeline (autorefresh carts reprice too; an order being edited keeps its lines' prices)
+    and move draft ↔ pending."""
     is_cart = order.status in Order.CART_STATUSES
     if (is_cart and order.autorefresh) or order.status == Order.Status.EDITING:
-        lines = list(order_line_items_lock(order) if lines is None else lines)
-        if is_cart:
-            from orders.services.checkout import order_charges_sync
-
-            lines = order_charges_sync(order=order, lines=lines, actor=actor)
-        order_totals_write(order=order, lines=lines, reprice=is_cart)
+        order_recompute(order=order, actor=actor, reprice=is_cart, lines=lines)
     order_status_sync(order=order, actor=actor, trigger=trigger)
 
 
@@ -403,13 +317,7 @@ def order_refresh(*, order: Order, actor: Actor = SYSTEM) -> Order:
         locked = order_lock(order.pk)
         if locked.status not in Order.EDITABLE_STATUSES:
             raise transition_refused(number=locked.number, status=locked.status, trigger="_refresh")
-        lines = list(order_line_items_lock(locked))
-        is_cart = locked.status in Order.CART_STATUSES
-        if is_cart:
-            from orders.services.checkout import order_charges_sync
-
-            lines = order_charges_sync(order=locked, lines=lines, actor=actor)
-        order_totals_write(order=locked, lines=lines, reprice=is_cart)
+        order_recompute(order=locked, actor=actor, reprice=locked.status in Order.CART_STATUSES)
         order_status_sync(order=locked, actor=actor, trigger="_refresh")
     return locked
 

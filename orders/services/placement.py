@@ -1,16 +1,23 @@
 """Placing an order (spec 2.2): `_place`, synchronously or in the background (`place_async`).
 
-Placement moves money, so it runs in three steps, never calling a gateway inside a held lock:
+Placement moves money, so it runs in two locked transactions around the gateway call, never
+calling a gateway inside a held lock (both are `atomic(durable=True)`):
 
-1. prepare (one transaction, order locked): reprice and check everything (422s with pointers),
-   reserve stock (all or nothing), plan the shipments and check their shipping methods, price
-   the charges, check the payment method and source; then pending → placing. A concurrent
-   `_place` now sees `placing` and cannot authorize a second time.
-2. authorize the recomputed total through payments (its own short transactions, no lock held
-   during the gateway call); nothing when the total is 0.
-3. finish (one transaction, order locked): authorized (or free) → placed: placed_at,
-   place_total, shipments upcoming, customer count, events, `orders.place` after commit.
-   Declined → back to pending, the reservations released, the reason recorded, a 422.
+1. prepare (order locked once): reprice and check everything (422s with pointers), reserve
+   stock and lay out the shipments from ONE stock plan (all or nothing), run the recompute
+   pipeline, check the shipping and payment methods and the source; pending → placing. A
+   concurrent `_place` (or `_pending`) now sees `placing` and cannot start a second
+   authorization.
+2. authorize the recomputed total (reserve the pending authorization in the same transaction as
+   step 1's commit would allow — its own short one — then the gateway call with no lock held).
+3. settle (order locked once): the authorization's answer, and in the same transaction
+   placing → placed (placed_at, place_total, shipments upcoming, customer count, events,
+   `orders.place` after commit) or placing → pending with the stock released and the reason
+   recorded. A partial authorization is given back afterwards.
+
+An attempt interrupted between 2 and 3 (a worker killed mid-call) leaves the order placing with
+a pending authorization: `orders_recover_placements` asks the gateway what became of the
+attempt's idempotency key and completes or undoes it, never authorizing twice.
 """
 
 from __future__ import annotations
@@ -20,19 +27,19 @@ from collections.abc import Sequence
 from functools import partial
 
 from django.db import transaction
+from django.tasks import task
 from django.utils import timezone
 
 from fulfillment.errors import InventoryModelMissing
 from fulfillment.models import Shipment
 from fulfillment.services import (
     shipment_upcoming,
-    shipments_build,
     shipments_check_shipping_methods,
+    stock_and_shipments_plan,
     stock_release,
-    stock_reserve_for_placement,
 )
 from markets.errors import MarketDisabled
-from oms.actors import Actor
+from oms.actors import Actor, actor_as_dict, actor_from_dict
 from oms.errors import DomainError
 from orders.errors import (
     BillingAddressIncomplete,
@@ -58,19 +65,14 @@ from orders.events import order_change_event, order_topic_publish_on_commit
 from orders.locks import order_line_items_lock, order_lock
 from orders.models import LineItem, Order, OrderEvent
 from orders.services.addresses import address_missing_fields
-from orders.services.checkout import (
-    order_charges_sync,
-    order_fulfillment_status_sync,
-    payment_source_of,
-    tracked_stock_lines,
-)
+from orders.services.checkout import PaymentSourceModel, payment_source_of, tracked_stock_lines
 from orders.services.customers import customer_order_placed, email_validate
-from orders.services.orders import order_reload_after_hooks, order_totals_write
+from orders.services.money import order_authorization_give_back, order_payment_authorize
+from orders.services.pipeline import line_items_reprice, order_recompute
+from orders.services.statuses import lines_need_shipping, order_statuses_write
 from payments.errors import PaymentFailed, PaymentMethodNotAvailable, PaymentSourceMismatch
 from payments.models import Transaction
 from payments.selectors import payment_methods_available
-from payments.services import authorization_void as payment_authorization_void
-from payments.services import payment_authorize
 
 logger = logging.getLogger(__name__)
 
@@ -78,29 +80,11 @@ logger = logging.getLogger(__name__)
 # --- what placement asks of fulfillment and payments ------------------------------------------
 
 
-def _reserve_stock(order: Order, lines: Sequence[LineItem], actor: Actor) -> None:
-    """Pending reservations for every tracked SKU line, all or nothing (OUT_OF_STOCK)."""
-    stock_reserve_for_placement(order=order, lines=tracked_stock_lines(lines), actor=actor)
-
-
-def _plan_shipments(order: Order, lines: Sequence[LineItem], actor: Actor) -> None:
-    """Shipments planned on the reserved stock, each with an available shipping method."""
-    if not _needs_shipping(lines):
-        return
-    if order.market.inventory_model_id is None:
-        raise InventoryModelMissing(
-            f"The market {order.market.code} has no inventory model to ship from.",
-            pointer=relationship("market"),
-        )
-    shipments_build(order=order, actor=actor)
-    shipments_check_shipping_methods(order=order)
-
-
-def _check_payment(order: Order) -> None:
+def _check_payment(order: Order) -> PaymentSourceModel | None:
     """A payment method available for the market, currency and amount, and a payment source of
-    its type (spec 2.2), unless there is nothing to pay."""
+    its type (spec 2.2), unless there is nothing to pay. Returns the source."""
     if order.total_amount_with_taxes_cents == 0:
-        return
+        return None
     method = order.payment_method
     if method is None:
         raise PaymentMethodMissing(
@@ -127,13 +111,13 @@ def _check_payment(order: Order) -> None:
             f"The payment method takes {method.payment_source_type}, not {source.source_type}.",
             pointer=relationship("payment_source"),
         )
+    return source
 
 
-def _placement_attempt(order_id: str) -> int:
+def placement_attempt(order_id: str) -> int:
     """This placement attempt: the event of its pending → placing. A background task is
     delivered at least once; keyed on the attempt, a second run replays the first
-    authorization instead of asking the gateway again (the order's `updated_at` would not do:
-    payments writes the payment status, and with it `updated_at`, when it settles)."""
+    authorization instead of asking the gateway again."""
     return (
         OrderEvent.objects.filter(
             order_id=order_id,
@@ -146,43 +130,13 @@ def _placement_attempt(order_id: str) -> int:
     )
 
 
-def _authorize_payment(order: Order, actor: Actor) -> Transaction | None:
-    """Authorize the order's total; None when there is nothing to pay."""
-    if order.total_amount_with_taxes_cents == 0 or order.payment_method is None:
-        return None
-    source = payment_source_of(order)
-    assert source is not None  # checked in prepare
-    return payment_authorize(
-        order=order,
-        payment_method=order.payment_method,
-        payment_source=source,
-        amount_cents=order.total_amount_with_taxes_cents,
-        actor=actor,
-        idempotency_key=f"place:{order.pk}:{_placement_attempt(order.pk)}",
-    )
-
-
-def _authorization_give_back(authorization: Transaction, actor: Actor) -> None:
-    """Void what an authorization of a placement that then failed still holds, so that the
-    customer's card is not left with a hold for an order that was not placed."""
-    try:
-        payment_authorization_void(authorization=authorization, actor=actor)
-    except DomainError:
-        logger.exception("could not void %s of a failed placement", authorization.number)
+def placement_idempotency_key(order_id: str, attempt: int) -> str:
+    """The authorization's idempotency key of one placement attempt (the recovery looks the
+    attempt up at the gateway by the transaction it made)."""
+    return f"place:{order_id}:{attempt}"
 
 
 # --- checks ----------------------------------------------------------------------------------
-
-
-def _needs_shipping(lines: Sequence[LineItem]) -> bool:
-    """Whether anything bought must be shipped: SKUs not `do_not_ship`, and bundles."""
-    for line in lines:
-        if line.item_type == LineItem.ItemType.SKUS and line.sku is not None:
-            if not line.sku.do_not_ship:
-                return True
-        elif line.item_type == LineItem.ItemType.BUNDLES:
-            return True
-    return False
 
 
 def order_place_errors(
@@ -234,7 +188,7 @@ def order_place_errors(
                     pointer=relationship("billing_address"),
                 )
             )
-    if _needs_shipping(lines):
+    if lines_need_shipping(lines):
         shipping = order.shipping_address
         if shipping is None:
             errors.append(
@@ -262,86 +216,126 @@ def order_place_errors(
     return errors
 
 
-def _checked_lines(order: Order) -> list[LineItem]:
-    """Lock the lines, reprice and recompute, and refuse if anything is missing."""
-    lines = order_line_items_lock(order)
-    unpriced = order_totals_write(order=order, lines=lines, reprice=True)
-    errors = order_place_errors(order=order, lines=lines, unpriced=unpriced)
-    if errors:
-        raise OrderNotPlaceable(errors)
-    return lines
-
-
 # --- the workflow ----------------------------------------------------------------------------
 
 
-def _placement_prepare(order: Order, *, actor: Actor) -> None:
-    """Step 1, on the locked pending order: check, reserve, plan, price; pending → placing."""
-    lines = _checked_lines(order)
-    _reserve_stock(order, lines, actor)
-    _plan_shipments(order, lines, actor)
-    lines = order_charges_sync(order=order, lines=list(order_line_items_lock(order)), actor=actor)
-    order_totals_write(order=order, lines=lines, reprice=False)
+def _placement_prepare(order: Order, *, actor: Actor) -> int:
+    """Step 1, on the locked pending order: check, reserve and plan, price; pending → placing.
+    Returns the attempt (the id of the placing event)."""
+    lines = order_line_items_lock(order)
+    loaded_units = {line.pk: line.unit_amount_cents for line in lines}
+    unpriced = line_items_reprice(order, lines)
+    errors = order_place_errors(order=order, lines=lines, unpriced=unpriced)
+    if errors:
+        raise OrderNotPlaceable(errors)
+    needs_shipping = lines_need_shipping(lines)
+    if needs_shipping and order.market.inventory_model_id is None:
+        raise InventoryModelMissing(
+            f"The market {order.market.code} has no inventory model to ship from.",
+            pointer=relationship("market"),
+        )
+    shipments = stock_and_shipments_plan(order=order, lines=tracked_stock_lines(lines), actor=actor)
+    lines, _ = order_recompute(
+        order=order,
+        actor=actor,
+        reprice=False,
+        lines=lines,
+        shipments=shipments,
+        loaded_units=loaded_units,
+    )
     errors = order_place_errors(order=order, lines=lines, unpriced=[])
     if errors:  # shipping costs changed the total: the billing address may now be needed
         raise OrderNotPlaceable(errors)
+    if needs_shipping:
+        shipments_check_shipping_methods(order=order, shipments=shipments)
     _check_payment(order)
-    order_reload_after_hooks(order)
     from_status = order.status
     order.start_placing()
     order.placement_errors = []
     order.save(update_fields=["status", "placement_errors", "updated_at"])
-    order_change_event(
+    event = order_change_event(
         order=order, actor=actor, trigger="_place", from_status=from_status, to_status=order.status
     )
+    return event.pk
 
 
-def _placement_finish(*, order_id: str, actor: Actor) -> Order:
-    """Steps 2 and 3 for a placing order: authorize with no lock held, then place or give back.
+def _placement_finish(*, order_id: str, actor: Actor, attempt: int | None = None) -> Order:
+    """Steps 2 and 3 for a placing order: authorize with no lock held, then place or go back
+    to pending in the same transaction as the authorization's settle.
 
     However it fails, the order does not stay placing: it goes back to pending with the reason
     recorded and its reservations released, and an authorization it got is voided."""
     order = Order.objects.select_related("payment_method", "market").get(pk=order_id)
     if order.status != Order.Status.PLACING:
         return order
+    if order.total_amount_with_taxes_cents == 0 or order.payment_method is None:
+        with transaction.atomic(durable=True):
+            locked = order_lock(order_id)
+            if locked.status == Order.Status.PLACING:
+                _order_placed(locked, actor=actor, trigger="_place")
+        return locked
+    source = payment_source_of(order)
+    assert source is not None  # checked in prepare
+    attempt = attempt if attempt is not None else placement_attempt(order_id)
+    outcome: list[DomainError] = []
+
+    def settled(locked: Order, authorizations: list[Transaction]) -> None:
+        [authorization] = authorizations
+        if (
+            locked.status != Order.Status.PLACING
+            or authorization.status == Transaction.Status.PENDING
+        ):
+            return  # resolved meanwhile (by the recovery), or still with the gateway
+        if not authorization.succeeded:
+            error = PaymentFailed(authorization)
+            error.pointer = relationship("payment_source")
+            outcome.append(error)
+        elif authorization.amount_cents < locked.total_amount_with_taxes_cents:
+            # spec 2.2: the authorization must cover the recomputed total; a partial one is
+            # given back (below, with no lock held) and the order stays pending
+            outcome.append(
+                PaymentPartiallyAuthorized(
+                    f"The gateway authorized {authorization.amount_cents} of "
+                    f"{locked.total_amount_with_taxes_cents}.",
+                    pointer=relationship("payment_source"),
+                )
+            )
+        if outcome:
+            _order_placing_abort(locked, actor=actor, errors=outcome)
+        else:
+            _order_placed(locked, actor=actor, trigger="_place")
+
     try:
-        authorization = _authorize_payment(order, actor)
+        authorization = order_payment_authorize(
+            order=order,
+            payment_method=order.payment_method,
+            payment_source=source,
+            amount_cents=order.total_amount_with_taxes_cents,
+            actor=actor,
+            idempotency_key=placement_idempotency_key(order_id, attempt),
+            trigger="_place",
+            settled=settled,
+        )
     except Exception as exc:
         # refused by payments before the gateway was asked (a method disabled meanwhile), or
-        # a bug: nothing was authorized
+        # a bug before or after it: the order goes back to pending and whatever the gateway
+        # authorized (recorded by the money run) is given back
         _order_placing_failed(order_id=order_id, actor=actor, errors=[_placement_error(exc)])
+        for held in Transaction.objects.filter(
+            order_id=order_id,
+            type=Transaction.Type.AUTHORIZATIONS,
+            status=Transaction.Status.SUCCEEDED,
+            idempotency_key=placement_idempotency_key(order_id, attempt),
+        ):
+            order_authorization_give_back(authorization=held, actor=actor)
         raise
-    if authorization is not None and not authorization.succeeded:
-        error = PaymentFailed(authorization)
-        error.pointer = relationship("payment_source")
-        _order_placing_failed(order_id=order_id, actor=actor, errors=[error])
-        raise error
-    if (
-        authorization is not None
-        and authorization.amount_cents < order.total_amount_with_taxes_cents
-    ):
-        # spec 2.2: the authorization must cover the recomputed total; a partial one is given
-        # back and the order stays pending
-        _authorization_give_back(authorization, actor)
-        partial = PaymentPartiallyAuthorized(
-            f"The gateway authorized {authorization.amount_cents} of "
-            f"{order.total_amount_with_taxes_cents}.",
-            pointer=relationship("payment_source"),
-        )
-        _order_placing_failed(order_id=order_id, actor=actor, errors=[partial])
-        raise partial
-    try:
-        with transaction.atomic():
-            locked = order_lock(order_id)
-            if locked.status != Order.Status.PLACING:
-                return locked
-            _order_placed(locked, actor=actor, trigger="_place")
-    except Exception as exc:
-        if authorization is not None:
-            _authorization_give_back(authorization, actor)
-        _order_placing_failed(order_id=order_id, actor=actor, errors=[_placement_error(exc)])
-        raise
-    return locked
+    placed = Order.objects.select_related("market__price_list").get(pk=order_id)
+    if authorization.succeeded and placed.status != Order.Status.PLACED:
+        # given back: a partial authorization, or an attempt the recovery resolved meanwhile
+        order_authorization_give_back(authorization=authorization, actor=actor)
+    if outcome:
+        raise outcome[0]
+    return placed
 
 
 def _placement_error(exc: Exception) -> DomainError:
@@ -354,41 +348,21 @@ def _placement_error(exc: Exception) -> DomainError:
 
 def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
     """Step 3 on the locked, authorized order: placing → placed and what goes with it."""
-    lines = list(order_line_items_lock(order))
-    order_reload_after_hooks(order)
-    for shipment in order.shipments.exclude(status=Shipment.Status.CANCELLED).order_by("pk"):
+    for shipment in Shipment.objects.filter(
+        order_id=order.pk, status=Shipment.Status.DRAFT
+    ).order_by("pk"):
         shipment_upcoming(shipment=shipment, actor=actor)
-    now = timezone.now()
     from_status = order.status
     order.place()
-    order.placed_at = now
+    order.placed_at = timezone.now()
     order.place_total_amount_cents = order.total_amount_with_taxes_cents
     order.placement_errors = []
-    changes: list[tuple[str, str, str]] = []
-    if (
-        order.total_amount_with_taxes_cents == 0
-        and order.payment_status != Order.PaymentStatus.FREE
-    ):
-        changes.append(("payment_status", order.payment_status, Order.PaymentStatus.FREE))
-        order.payment_status = Order.PaymentStatus.FREE
-        order.payment_updated_at = now
-    if (
-        not _needs_shipping(lines)
-        and order.fulfillment_status != Order.FulfillmentStatus.NOT_REQUIRED
-    ):
-        changes.append(
-            ("fulfillment_status", order.fulfillment_status, Order.FulfillmentStatus.NOT_REQUIRED)
-        )
-        order.fulfillment_status = Order.FulfillmentStatus.NOT_REQUIRED
-        order.fulfillment_updated_at = now
     order.save(
         update_fields=[
             "status",
             "placed_at",
             "place_total_amount_cents",
             "placement_errors",
-            *(field for field, _, _ in changes),
-            *(f"{field.removesuffix('_status')}_updated_at" for field, _, _ in changes),
             "updated_at",
         ]
     )
@@ -397,65 +371,47 @@ def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
     order_change_event(
         order=order, actor=actor, trigger=trigger, from_status=from_status, to_status=order.status
     )
-    for field, before, after in changes:
-        order_change_event(
-            order=order,
-            actor=actor,
-            trigger=trigger,
-            field=field,
-            from_status=before,
-            to_status=after,
-        )
-    # A payment method that auto-captures has made the order paid already: fulfillment can
-    # start (spec 2.4).
-    order_fulfillment_status_sync(order=order, actor=actor, trigger=trigger)
+    # free (a total of 0), not_required (nothing to ship), in_progress (auto-captured) follow
+    order_statuses_write(order=order, actor=actor, trigger=trigger)
     order_topic_publish_on_commit(order=order, topic="orders.place")
 
 
-def _placement_start(order_id: str, *, actor: Actor, trigger: str) -> tuple[Order, bool]:
-    """Step 1 in its own transaction. Returns the order and whether this call started the
-    placement (False: it was placed already)."""
-    with transaction.atomic():
+def _placement_start(order_id: str, *, actor: Actor, trigger: str) -> tuple[Order, int | None]:
+    """Step 1 in its own transaction. Returns the order and the attempt this call started
+    (None: it was placed already)."""
+    with transaction.atomic(durable=True):
         locked = order_lock(order_id)
         if locked.status == Order.Status.PLACED:
-            return locked, False
+            return locked, None
         if locked.status == Order.Status.PLACING:
             raise PlacementInProgress(
                 f"Order #{locked.number} is being placed.", pointer=attribute(trigger)
             )
         if locked.status != Order.Status.PENDING:
             raise transition_refused(number=locked.number, status=locked.status, trigger=trigger)
-        _placement_prepare(locked, actor=actor)
-    return locked, True
+        attempt = _placement_prepare(locked, actor=actor)
+    return locked, attempt
 
 
 def order_place(*, order: Order, actor: Actor) -> Order:
     """`_place`: place a pending order (spec 2.2), or start placing it in the background when
     its `place_async` is set. Idempotent: placing a placed order changes nothing, and a
     second `_place` while the first runs is refused (409) without authorizing again."""
-    if Order.objects.filter(pk=order.pk, place_async=True).exists():
+    if order.place_async:
         return order_place_async(order=order, actor=actor)
-    placing, started = _placement_start(order.pk, actor=actor, trigger="_place")
-    if not started:
+    placing, attempt = _placement_start(order.pk, actor=actor, trigger="_place")
+    if attempt is None:
         return placing
-    return _placement_finish(order_id=order.pk, actor=actor)
+    return _placement_finish(order_id=order.pk, actor=actor, attempt=attempt)
 
 
 def order_place_async(*, order: Order, actor: Actor) -> Order:
     """`_place` with `place_async`: check and reserve now (so a storefront gets its 422s at
     once), move pending → placing, and authorize and place in a background task after commit."""
-    placing, started = _placement_start(order.pk, actor=actor, trigger="_place")
-    if started:
-        transaction.on_commit(partial(_order_placement_enqueue, order_id=order.pk, actor=actor))
+    placing, attempt = _placement_start(order.pk, actor=actor, trigger="_place")
+    if attempt is not None:
+        transaction.on_commit(partial(order_placement_enqueue, order_id=order.pk, actor=actor))
     return placing
-
-
-def _order_placement_enqueue(*, order_id: str, actor: Actor) -> None:
-    from orders.tasks import order_place_task  # tasks import the services, not the reverse
-
-    order_place_task.enqueue(
-        order_id=order_id, actor={"kind": actor.kind, "id": actor.id, "name": actor.name}
-    )
 
 
 def order_place_complete(*, order_id: str, actor: Actor) -> Order:
@@ -469,23 +425,39 @@ def order_place_complete(*, order_id: str, actor: Actor) -> Order:
         return Order.objects.get(pk=order_id)  # recorded by _order_placing_failed
 
 
+def _order_placing_abort(locked: Order, *, actor: Actor, errors: Sequence[DomainError]) -> None:
+    """On the locked placing order: placing → pending, the reservations released and the
+    reasons recorded (its shipments stay planned, as drafts)."""
+    stock_release(order=locked, actor=actor)
+    from_status = locked.status
+    locked.abort_placing()
+    locked.placement_errors = [error_as_dict(error) for error in errors]
+    locked.save(update_fields=["status", "placement_errors", "updated_at"])
+    order_change_event(
+        order=locked,
+        actor=actor,
+        trigger="_place",
+        from_status=from_status,
+        to_status=locked.status,
+        message="; ".join(f"{error.code}: {error.detail}" for error in errors),
+    )
+    order_statuses_write(order=locked, actor=actor, trigger="_place")
+
+
 def _order_placing_failed(*, order_id: str, actor: Actor, errors: Sequence[DomainError]) -> Order:
-    """placing → pending: the reservations are released and the reasons recorded."""
-    with transaction.atomic():
+    """placing → pending in its own transaction (a failure before the gateway was asked)."""
+    with transaction.atomic(durable=True):
         locked = order_lock(order_id)
-        if locked.status != Order.Status.PLACING:
-            return locked
-        stock_release(order=locked, actor=actor)
-        from_status = locked.status
-        locked.abort_placing()
-        locked.placement_errors = [error_as_dict(error) for error in errors]
-        locked.save(update_fields=["status", "placement_errors", "updated_at"])
-        order_change_event(
-            order=locked,
-            actor=actor,
-            trigger="_place",
-            from_status=from_status,
-            to_status=locked.status,
-            message="; ".join(f"{error.code}: {error.detail}" for error in errors),
-        )
+        if locked.status == Order.Status.PLACING:
+            _order_placing_abort(locked, actor=actor, errors=errors)
     return locked
+
+
+@task()
+def order_place_task(order_id: str, actor: dict[str, str]) -> str:
+    """The background half of `place_async`; returns the order's status afterwards."""
+    return str(order_place_complete(order_id=order_id, actor=actor_from_dict(actor)).status)
+
+
+def order_placement_enqueue(*, order_id: str, actor: Actor) -> None:
+    order_place_task.enqueue(order_id=order_id, actor=actor_as_dict(actor))

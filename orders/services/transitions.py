@@ -1,15 +1,15 @@
 """The order's triggers after checkout (spec 2.1), one service each, all of one shape:
 
-    atomic → lock the order → re-check the guard on the locked row (TransitionNotAllowed,
-    nothing changed) → stock and shipments → FSM transition → timestamps → event row → topic
-    after commit
+    atomic(durable=True) → lock the order once → re-check the guard on the locked rows →
+    stock and shipments → FSM transition → timestamps → event row → `order_statuses_write`
+    → topic after commit
 
 Triggers that move money (`_cancel` voids, `_refund` refunds, `_approve_and_capture`
-captures) call payments first, with no lock held (a gateway call never runs under our locks);
-the transition then checks, on the locked order, that the money is where it must be: no other
-payment request still in flight, nothing left authorized (cancel) or captured (refund). A
-concurrent request that found nothing to do itself therefore cannot cancel an order whose
-void or refund is still with the gateway.
+captures) run through `orders.services.money`: the guard and the reservation of every
+transaction happen under the order lock in one transaction (so a concurrent capture finds no
+balance left once a cancel reserved its voids, and a cancel finds the capture once it was
+reserved), the gateways are called with no lock held, and the settle and the transition
+happen under the lock again.
 """
 
 from __future__ import annotations
@@ -19,7 +19,13 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from fulfillment.models import Shipment
-from fulfillment.services import shipment_cancel, stock_decrement_for_approval, stock_release
+from fulfillment.services import (
+    shipment_cancel,
+    shipment_upcoming,
+    stock_and_shipments_plan,
+    stock_decrement_for_approval,
+    stock_release,
+)
 from oms.actors import Actor
 from orders.errors import (
     OrderNotFulfillable,
@@ -30,12 +36,18 @@ from orders.errors import (
     transition_refused,
 )
 from orders.events import order_change_event, order_topic_publish_on_commit
-from orders.locks import order_line_items_lock, order_lock
+from orders.locks import order_lock
 from orders.models import Order
-from orders.services.checkout import order_fulfillment_status_sync, order_statuses_sync
-from orders.services.orders import order_reload_after_hooks, order_totals_write
-from payments import services as payments
-from payments.errors import PaymentFailed
+from orders.services.checkout import tracked_stock_lines
+from orders.services.money import (
+    money_refused,
+    order_captures_reserve,
+    order_money_run,
+    order_refunds_reserve,
+    order_voids_reserve,
+)
+from orders.services.pipeline import order_recompute
+from orders.services.statuses import order_statuses_write
 from payments.models import Transaction
 from payments.selectors import (
     order_capturable_authorizations,
@@ -58,27 +70,24 @@ def _restore_promotions(order: Order) -> None:
     # integrates promotions and gift cards (a later issue): nothing is taken yet.
 
 
-def _money_refused(transactions: list[Transaction]) -> None:
-    failed = [txn for txn in transactions if not txn.succeeded]
-    if failed:
-        raise PaymentFailed(failed[0])
+def _payment_in_flight(order: Order) -> bool:
+    return Transaction.objects.filter(order_id=order.pk, status=Transaction.Status.PENDING).exists()
 
 
-def _check_money_settled(order: Order, *, trigger: str, authorized: bool, captured: bool) -> None:
-    """On the locked order, after the money of `trigger` moved: refuse (409, nothing changed)
-    while another payment request of the order is with its gateway, or when money is still
-    authorized (`authorized=False`: a cancel must have voided it) or captured
-    (`captured=False`: a refund must have refunded it) — moved meanwhile by someone else."""
-    pending = Transaction.objects.filter(order_id=order.pk, status=Transaction.Status.PENDING)
-    left = (not authorized and order_capturable_authorizations(order_id=order.pk).exists()) or (
-        not captured and order_refundable_captures(order_id=order.pk).exists()
-    )
-    if pending.exists() or left:
+def _refuse_while_payment_changes(order: Order, trigger: str) -> None:
+    """On the locked order: refuse (409, nothing changed) while a payment request of the order
+    is still with its gateway."""
+    if _payment_in_flight(order):
         raise PaymentInProgress(
             f"Order #{order.number}'s payment is changing (another request is in progress); "
             f"send {trigger} again when it is done.",
             pointer=attribute(trigger),
         )
+
+
+def _has_captures(order: Order) -> bool:
+    """Money taken and not all given back (a capture with a refund balance)."""
+    return order_refundable_captures(order_id=order.pk).exists()
 
 
 def _check_fulfillable(order: Order) -> None:
@@ -103,117 +112,145 @@ def _status_event(order: Order, *, actor: Actor, trigger: str, from_status: str)
 
 
 def order_pending(*, order: Order, actor: Actor) -> Order:
-    """`_pending`: a ready draft, or an order stuck in placing, back to pending."""
-    with transaction.atomic():
+    """`_pending`: a ready draft to pending. An order being placed is not moved: its
+    placement finishes by itself, or `orders_recover_placements` resolves it, so that an
+    authorization in flight can never be orphaned (and a second one started)."""
+    with transaction.atomic(durable=True):
         locked = order_lock(order.pk)
         from_status = locked.status
-        if from_status == Order.Status.DRAFT and can_proceed(locked.become_pending):
-            locked.become_pending()
-        elif from_status == Order.Status.PLACING:
-            locked.abort_placing()
-        else:
+        if not (from_status == Order.Status.DRAFT and can_proceed(locked.become_pending)):
             raise transition_refused(number=locked.number, status=from_status, trigger="_pending")
+        locked.become_pending()
         locked.save(update_fields=["status", "updated_at"])
         _status_event(locked, actor=actor, trigger="_pending", from_status=from_status)
     return locked
 
 
+def _order_cancelled(locked: Order, *, actor: Actor, trigger: str) -> None:
+    """On the locked order whose money is settled: pending/placed → cancelled."""
+    from_status = locked.status
+    _cancel_shipments(locked, actor)  # a cart's draft shipments too
+    if from_status == Order.Status.PLACED:
+        _restore_promotions(locked)
+    stock_release(order=locked, actor=actor)
+    locked.cancel()
+    locked.cancelled_at = timezone.now()
+    locked.save(update_fields=["status", "cancelled_at", "updated_at"])
+    _status_event(locked, actor=actor, trigger=trigger, from_status=from_status)
+    order_topic_publish_on_commit(order=locked, topic="orders.cancel")
+
+
 def order_cancel(*, order: Order, actor: Actor) -> Order:
-    """`_cancel`: an abandoned cart (pending), or a placed order — its authorization voided
-    (first, with no lock held: if the void fails the order stays as it was), its stock
-    released, its shipments cancelled. An approved order is cancelled by a full refund."""
-    current = Order.objects.get(pk=order.pk)
-    if current.status not in (Order.Status.PENDING, Order.Status.PLACED):
-        raise transition_refused(number=current.number, status=current.status, trigger="_cancel")
-    if order_refundable_captures(order_id=current.pk).exists():
-        # money was taken: cancelling would keep it; it must be refunded (after approval)
-        raise OrderPaymentCaptured(
-            f"Order #{current.number} has captured payments: refund them instead of cancelling.",
-            pointer=attribute("_cancel"),
-        )
-    # A free order has no authorization to void; a captured one has nothing left to void
-    # (payments refuses: NOTHING_TO_VOID) and must be refunded instead.
-    # Only what is still held is voided: a cancel sent again after its void went through (or
-    # after a crash between the two steps) finishes the cancellation.
-    if (
-        current.status == Order.Status.PLACED
-        and order_capturable_authorizations(order_id=current.pk).exists()
-    ):
-        _money_refused(payments.order_void_all(order=current, actor=actor))
-    with transaction.atomic():
-        locked = order_lock(order.pk)
-        from_status = locked.status
-        if from_status not in (Order.Status.PENDING, Order.Status.PLACED):
-            raise transition_refused(number=locked.number, status=from_status, trigger="_cancel")
-        _cancel_shipments(locked, actor)  # a cart's draft shipments too
-        if from_status == Order.Status.PLACED:
-            _check_money_settled(locked, trigger="_cancel", authorized=False, captured=True)
-            _restore_promotions(locked)
-        stock_release(order=locked, actor=actor)
-        order_reload_after_hooks(locked)
-        locked.cancel()
-        locked.cancelled_at = timezone.now()
-        locked.save(update_fields=["status", "cancelled_at", "updated_at"])
-        _status_event(locked, actor=actor, trigger="_cancel", from_status=from_status)
-        order_topic_publish_on_commit(order=locked, topic="orders.cancel")
-    payments.order_payment_status_refresh(order=locked, actor=actor)
-    return locked
+    """`_cancel`: an abandoned cart (pending), or a placed order — its authorizations voided,
+    its stock released, its shipments cancelled. Refused once money was captured (it must be
+    refunded instead). The voids are reserved under the order lock together with the guard,
+    so a capture racing the cancel either comes first (and the cancel is refused) or finds
+    nothing left to capture. If a void is declined the order stays placed."""
 
-
-def _order_approve(*, order: Order, actor: Actor, trigger: str, capture: bool) -> Order:
-    with transaction.atomic():
-        locked = order_lock(order.pk)
-        from_status = locked.status
-        if from_status != Order.Status.PLACED:
-            raise transition_refused(number=locked.number, status=from_status, trigger=trigger)
-        # A cancel voids before it takes the lock: never approve an order whose authorization
-        # is being voided, or was (spec 4: a concurrent request cannot leave money wrong).
-        _check_money_settled(locked, trigger=trigger, authorized=True, captured=True)
-        if locked.payment_status in (Order.PaymentStatus.VOIDED, Order.PaymentStatus.UNPAID) and (
-            locked.total_amount_with_taxes_cents > 0
-        ):
-            raise PaymentInProgress(
-                f"Order #{locked.number}'s payment is {locked.payment_status}: it is being "
-                "cancelled and cannot be approved.",
-                pointer=attribute(trigger),
+    def reserve(locked: Order) -> list:
+        if locked.status not in (Order.Status.PENDING, Order.Status.PLACED):
+            raise transition_refused(number=locked.number, status=locked.status, trigger="_cancel")
+        if locked.status == Order.Status.PENDING:
+            return []
+        _refuse_while_payment_changes(locked, "_cancel")
+        if _has_captures(locked):
+            raise OrderPaymentCaptured(
+                f"Order #{locked.number} has captured payments: refund them instead of cancelling.",
+                pointer=attribute("_cancel"),
             )
-        stock_decrement_for_approval(order=locked, actor=actor)
-        order_reload_after_hooks(locked)
-        locked.approve()
-        locked.approved_at = timezone.now()
-        locked.save(update_fields=["status", "approved_at", "updated_at"])
-        _status_event(locked, actor=actor, trigger=trigger, from_status=from_status)
-        order_fulfillment_status_sync(order=locked, actor=actor, trigger=trigger)
-        order_topic_publish_on_commit(order=locked, topic="orders.approve")
-    if capture and order_capturable_authorizations(order_id=locked.pk).exists():
-        # Approved first; the capture then runs with no lock held. A failed capture leaves
-        # the order approved and authorized, and answers with the gateway's reason. (A free
-        # or auto-captured order has nothing to capture: it is only approved.)
-        captures = payments.order_capture_all(order=locked, actor=actor)
-        locked = order_statuses_sync(order=locked, actor=actor, trigger=trigger)
-        _money_refused(captures)
-    return locked
+        # Only what is still held is voided: a cancel sent again after its void went through
+        # (or after a crash between the two steps) finishes the cancellation.
+        return order_voids_reserve(locked)
+
+    def settled(locked: Order, voids: list[Transaction]) -> None:
+        if locked.status not in (Order.Status.PENDING, Order.Status.PLACED):
+            return
+        if any(not void.succeeded for void in voids) or _payment_in_flight(locked):
+            return  # declined: the order stays as it was, the reason is answered below
+        if order_capturable_authorizations(order_id=locked.pk).exists() or _has_captures(locked):
+            return
+        _order_cancelled(locked, actor=actor, trigger="_cancel")
+
+    voids = order_money_run(
+        order_id=order.pk, reserve=reserve, actor=actor, trigger="_cancel", settled=settled
+    )
+    money_refused(voids)
+    return _outcome(order, Order.Status.CANCELLED, "_cancel")
+
+
+def _outcome(order: Order, expected: str, trigger: str) -> Order:
+    current = Order.objects.select_related("market__price_list").get(pk=order.pk)
+    if current.status != expected:
+        raise PaymentInProgress(
+            f"Order #{current.number}'s payment is changing (another request is in progress); "
+            f"send {trigger} again when it is done.",
+            pointer=attribute(trigger),
+        )
+    return current
+
+
+def _order_approve(locked: Order, *, actor: Actor, trigger: str) -> None:
+    from_status = locked.status
+    if from_status != Order.Status.PLACED:
+        raise transition_refused(number=locked.number, status=from_status, trigger=trigger)
+    # A cancel reserves its voids before it settles: never approve an order whose
+    # authorization is being voided, or was (spec 4: a concurrent request cannot leave money
+    # wrong).
+    _refuse_while_payment_changes(locked, trigger)
+    if locked.payment_status in (Order.PaymentStatus.VOIDED, Order.PaymentStatus.UNPAID) and (
+        locked.total_amount_with_taxes_cents > 0
+    ):
+        raise PaymentInProgress(
+            f"Order #{locked.number}'s payment is {locked.payment_status}: it is being "
+            "cancelled and cannot be approved.",
+            pointer=attribute(trigger),
+        )
+    stock_decrement_for_approval(order=locked, actor=actor)
+    locked.approve()
+    locked.approved_at = timezone.now()
+    locked.save(update_fields=["status", "approved_at", "updated_at"])
+    _status_event(locked, actor=actor, trigger=trigger, from_status=from_status)
+    order_statuses_write(order=locked, actor=actor, trigger=trigger)
+    order_topic_publish_on_commit(order=locked, topic="orders.approve")
 
 
 def order_approve(*, order: Order, actor: Actor) -> Order:
     """`_approve` (integration only): placed → approved; stock is decremented."""
-    return _order_approve(order=order, actor=actor, trigger="_approve", capture=False)
+    with transaction.atomic(durable=True):
+        locked = order_lock(order.pk)
+        _order_approve(locked, actor=actor, trigger="_approve")
+    return locked
 
 
 def order_approve_and_capture(*, order: Order, actor: Actor) -> Order:
-    """`_approve_and_capture` (integration only): approve, and capture the authorization."""
-    return _order_approve(order=order, actor=actor, trigger="_approve_and_capture", capture=True)
+    """`_approve_and_capture` (integration only): approve, and capture every authorization's
+    balance in the same step — the approval and the captures' reservation share one locked
+    transaction, so nothing can slip between them. A declined capture leaves the order
+    approved and authorized, and answers with the gateway's reason. (A free or auto-captured
+    order has nothing to capture: it is only approved.)"""
+    trigger = "_approve_and_capture"
+
+    def reserve(locked: Order) -> list:
+        _order_approve(locked, actor=actor, trigger=trigger)
+        if not order_capturable_authorizations(order_id=locked.pk).exists():
+            return []
+        return order_captures_reserve(locked, idempotency_key=None, trigger=trigger)
+
+    captures = order_money_run(order_id=order.pk, reserve=reserve, actor=actor, trigger=trigger)
+    money_refused(captures)
+    return Order.objects.select_related("market__price_list").get(pk=order.pk)
 
 
 def order_start_editing(*, order: Order, actor: Actor) -> Order:
     """`_start_editing` (integration only): placed → editing; its lines may change."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = order_lock(order.pk)
         from_status = locked.status
         if from_status != Order.Status.PLACED:
             raise transition_refused(
                 number=locked.number, status=from_status, trigger="_start_editing"
             )
+        _refuse_while_payment_changes(locked, "_start_editing")
         locked.start_editing()
         locked.save(update_fields=["status", "updated_at"])
         _status_event(locked, actor=actor, trigger="_start_editing", from_status=from_status)
@@ -222,105 +259,87 @@ def order_start_editing(*, order: Order, actor: Actor) -> Order:
 
 def order_stop_editing(*, order: Order, actor: Actor) -> Order:
     """`_stop_editing` (integration only): editing → placed, if the recomputed total does not
-    exceed `place_total_amount_cents` (what the customer agreed to pay)."""
-    with transaction.atomic():
+    exceed `place_total_amount_cents` (what the customer agreed to pay). The stock and the
+    shipments are planned again for the edited lines (reservations follow the new quantities,
+    shipments not yet picked are laid out anew), so approval decrements what is bought now;
+    captures never exceed the new total (`orders.services.money`)."""
+    with transaction.atomic(durable=True):
         locked = order_lock(order.pk)
         from_status = locked.status
         if from_status != Order.Status.EDITING:
             raise transition_refused(
                 number=locked.number, status=from_status, trigger="_stop_editing"
             )
-        order_totals_write(order=locked, lines=order_line_items_lock(locked), reprice=False)
+        lines, _ = order_recompute(order=locked, actor=actor, reprice=False)
         if not can_proceed(locked.stop_editing):
             raise OrderTotalExceedsPlaceTotal(
                 f"The edited total ({locked.total_amount_with_taxes_cents}) exceeds the placed "
                 f"total ({locked.place_total_amount_cents}).",
                 pointer=attribute("total_amount_with_taxes_cents"),
             )
+        shipments = stock_and_shipments_plan(
+            order=locked, lines=tracked_stock_lines(lines), actor=actor
+        )
+        for shipment in shipments:
+            if shipment.status == Shipment.Status.DRAFT:
+                shipment_upcoming(shipment=shipment, actor=actor)
         locked.stop_editing()
         locked.save(update_fields=["status", "updated_at"])
         _status_event(locked, actor=actor, trigger="_stop_editing", from_status=from_status)
+        order_statuses_write(order=locked, actor=actor, trigger="_stop_editing", lines=lines)
     return locked
 
 
 def order_refund(*, order: Order, actor: Actor) -> Order:
     """`_refund` of an approved order: everything captured is refunded and what is still
-    authorized is voided (first, with no lock held), then the order is cancelled; a
-    fulfillment in progress goes back to unfulfilled."""
-    current = Order.objects.get(pk=order.pk)
-    if current.status != Order.Status.APPROVED:
-        raise transition_refused(number=current.number, status=current.status, trigger="_refund")
-    _money_refused(payments.order_refund_all(order=current, actor=actor))
-    if order_capturable_authorizations(order_id=current.pk).exists():
-        # Partly captured: the rest of the authorization would stay held on the card.
-        _money_refused(payments.order_void_all(order=current, actor=actor))
-    with transaction.atomic():
-        locked = order_lock(order.pk)
+    authorized is voided, then the order is cancelled; a fulfillment in progress goes back to
+    unfulfilled. The refunds and voids are reserved under the order lock with the guard."""
+
+    def reserve(locked: Order) -> list:
+        if locked.status != Order.Status.APPROVED:
+            raise transition_refused(number=locked.number, status=locked.status, trigger="_refund")
+        _refuse_while_payment_changes(locked, "_refund")
+        return [*order_refunds_reserve(locked), *order_voids_reserve(locked)]
+
+    def settled(locked: Order, transactions: list[Transaction]) -> None:
+        if locked.status != Order.Status.APPROVED:
+            return
+        if any(not txn.succeeded for txn in transactions) or _payment_in_flight(locked):
+            return
+        if _has_captures(locked) or order_capturable_authorizations(order_id=locked.pk).exists():
+            return
         from_status = locked.status
-        if from_status != Order.Status.APPROVED:
-            raise transition_refused(number=locked.number, status=from_status, trigger="_refund")
-        _check_money_settled(locked, trigger="_refund", authorized=False, captured=False)
         _cancel_shipments(locked, actor)
-        order_reload_after_hooks(locked)
-        now = timezone.now()
         locked.cancel()
-        locked.cancelled_at = now
-        fulfillment_from = locked.fulfillment_status
-        if fulfillment_from == Order.FulfillmentStatus.IN_PROGRESS:
-            locked.fulfillment_status = Order.FulfillmentStatus.UNFULFILLED
-            locked.fulfillment_updated_at = now
-        locked.save(
-            update_fields=[
-                "status",
-                "cancelled_at",
-                "fulfillment_status",
-                "fulfillment_updated_at",
-                "updated_at",
-            ]
-        )
+        locked.cancelled_at = timezone.now()
+        locked.save(update_fields=["status", "cancelled_at", "updated_at"])
         _status_event(locked, actor=actor, trigger="_refund", from_status=from_status)
-        if locked.fulfillment_status != fulfillment_from:
-            order_change_event(
-                order=locked,
-                actor=actor,
-                trigger="_refund",
-                field="fulfillment_status",
-                from_status=fulfillment_from,
-                to_status=locked.fulfillment_status,
-            )
         order_topic_publish_on_commit(order=locked, topic="orders.refund")
-    payments.order_payment_status_refresh(order=locked, actor=actor)
-    return locked
+
+    transactions = order_money_run(
+        order_id=order.pk, reserve=reserve, actor=actor, trigger="_refund", settled=settled
+    )
+    money_refused(transactions)
+    return _outcome(order, Order.Status.CANCELLED, "_refund")
 
 
 def order_fulfill(*, order: Order, actor: Actor) -> Order:
     """`_fulfill` (integration only): mark an approved order fulfilled. Idempotent."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = order_lock(order.pk)
         if locked.status != Order.Status.APPROVED:
             raise transition_refused(number=locked.number, status=locked.status, trigger="_fulfill")
         if locked.fulfillment_status == Order.FulfillmentStatus.FULFILLED:
             return locked
         _check_fulfillable(locked)
-        from_status = locked.fulfillment_status
-        locked.fulfillment_status = Order.FulfillmentStatus.FULFILLED
-        locked.fulfillment_updated_at = timezone.now()
-        locked.save(update_fields=["fulfillment_status", "fulfillment_updated_at", "updated_at"])
-        order_change_event(
-            order=locked,
-            actor=actor,
-            trigger="_fulfill",
-            field="fulfillment_status",
-            from_status=from_status,
-            to_status=locked.fulfillment_status,
-        )
+        order_statuses_write(order=locked, actor=actor, trigger="_fulfill", fulfill=True)
         order_topic_publish_on_commit(order=locked, topic="orders.fulfill")
     return locked
 
 
 def _order_archive_set(*, order: Order, actor: Actor, archive: bool) -> Order:
     trigger = "_archive" if archive else "_unarchive"
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = order_lock(order.pk)
         if locked.status not in Order.ARCHIVABLE_STATUSES:
             raise transition_refused(number=locked.number, status=locked.status, trigger=trigger)

@@ -150,20 +150,7 @@ class AuthorizationView(TransactionView):
     triggers = {"_capture": "trigger_capture", "_void": "trigger_void"}
     trigger_parameters = frozenset({"_capture_amount_cents"})
 
-    def trigger_capture(self, instance: Transaction, value: Any) -> Transaction:
-        services.authorization_capture(
-            authorization=instance,
-            amount_cents=self.trigger_values.get("_capture_amount_cents"),
-            actor=self.actor,
-            idempotency_key=self.idempotency_key(),
-        )
-        return instance
-
-    def trigger_void(self, instance: Transaction, value: Any) -> Transaction:
-        services.authorization_void(
-            authorization=instance, actor=self.actor, idempotency_key=self.idempotency_key()
-        )
-        return instance
+    # The triggers move an order's money: the orders API serves them (orders owns the order).
 
 
 class CaptureView(TransactionView):
@@ -173,15 +160,6 @@ class CaptureView(TransactionView):
     transaction_type = Transaction.Type.CAPTURES
     triggers = {"_refund": "trigger_refund"}
     trigger_parameters = frozenset({"_refund_amount_cents"})
-
-    def trigger_refund(self, instance: Transaction, value: Any) -> Transaction:
-        services.capture_refund(
-            capture=instance,
-            amount_cents=self.trigger_values.get("_refund_amount_cents"),
-            actor=self.actor,
-            idempotency_key=self.idempotency_key(),
-        )
-        return instance
 
 
 class VoidView(TransactionView):

@@ -12,10 +12,14 @@ import pytest
 from django.db import connection, transaction
 
 from orders.models import Order
+from orders.services.money import (
+    order_authorization_capture,
+    order_authorization_void,
+    order_capture_refund,
+)
 from payments import errors
 from payments.gateways.test import TestGateway
 from payments.models import PaymentGateway, Transaction
-from payments.services import authorization_capture, authorization_void, capture_refund
 from tests.payments.checkouts import ACTOR, Checkout, make_checkout
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -65,7 +69,7 @@ def test_ten_concurrent_full_captures_move_the_money_once():
     checkout = slow_checkout()
     authorization = checkout.authorize(1000)
 
-    outcomes = race(lambda i: authorization_capture(authorization=authorization, actor=ACTOR))
+    outcomes = race(lambda i: order_authorization_capture(authorization=authorization, actor=ACTOR))
 
     assert len(succeeded(outcomes)) == 1
     refusals = [o for o in outcomes if isinstance(o, errors.InsufficientCaptureBalance)]
@@ -78,9 +82,9 @@ def test_ten_concurrent_full_captures_move_the_money_once():
 
 def test_ten_concurrent_full_refunds_move_the_money_once():
     checkout = slow_checkout()
-    capture = authorization_capture(authorization=checkout.authorize(1000), actor=ACTOR)
+    capture = order_authorization_capture(authorization=checkout.authorize(1000), actor=ACTOR)
 
-    outcomes = race(lambda i: capture_refund(capture=capture, actor=ACTOR))
+    outcomes = race(lambda i: order_capture_refund(capture=capture, actor=ACTOR))
 
     assert len(succeeded(outcomes)) == 1
     refusals = [o for o in outcomes if isinstance(o, errors.InsufficientRefundBalance)]
@@ -95,7 +99,9 @@ def test_ten_concurrent_partial_captures_never_over_capture():
     authorization = checkout.authorize(1000)
 
     outcomes = race(
-        lambda i: authorization_capture(authorization=authorization, amount_cents=150, actor=ACTOR)
+        lambda i: order_authorization_capture(
+            authorization=authorization, amount_cents=150, actor=ACTOR
+        )
     )
 
     assert len(succeeded(outcomes)) == 6  # 6 x 150 = 900; a 7th would make 1050
@@ -108,9 +114,9 @@ def test_ten_concurrent_partial_captures_never_over_capture():
 
 def test_ten_concurrent_partial_refunds_never_over_refund():
     checkout = slow_checkout()
-    capture = authorization_capture(authorization=checkout.authorize(1000), actor=ACTOR)
+    capture = order_authorization_capture(authorization=checkout.authorize(1000), actor=ACTOR)
 
-    outcomes = race(lambda i: capture_refund(capture=capture, amount_cents=300, actor=ACTOR))
+    outcomes = race(lambda i: order_capture_refund(capture=capture, amount_cents=300, actor=ACTOR))
 
     assert len(succeeded(outcomes)) == 3
     assert len(TestGateway.calls_of("refund")) == 3
@@ -123,7 +129,7 @@ def test_concurrent_requests_with_one_idempotency_key_call_the_gateway_once():
     authorization = checkout.authorize(1000)
 
     outcomes = race(
-        lambda i: authorization_capture(
+        lambda i: order_authorization_capture(
             authorization=authorization, amount_cents=400, actor=ACTOR, idempotency_key="same"
         )
     )
@@ -142,8 +148,10 @@ def test_concurrent_captures_and_voids_never_take_more_than_authorized():
 
     def capture_or_void(i: int) -> Any:
         if i % 2:
-            return authorization_void(authorization=authorization, actor=ACTOR)
-        return authorization_capture(authorization=authorization, amount_cents=300, actor=ACTOR)
+            return order_authorization_void(authorization=authorization, actor=ACTOR)
+        return order_authorization_capture(
+            authorization=authorization, amount_cents=300, actor=ACTOR
+        )
 
     race(capture_or_void)
 
@@ -159,7 +167,7 @@ def test_no_row_lock_is_held_during_the_gateway_call():
 
     def capture() -> None:
         try:
-            authorization_capture(authorization=authorization, actor=ACTOR)
+            order_authorization_capture(authorization=authorization, actor=ACTOR)
         finally:
             connection.close()
 

@@ -3,10 +3,10 @@
 import pytest
 
 from fulfillment.models import Shipment
-from fulfillment.selectors import fulfillment_status_for
 from fulfillment.services import shipments_build
 from oms.actors import SYSTEM
 from orders.models import Order
+from orders.services.statuses import fulfillment_status_derived as fulfillment_status_for
 from tests.fulfillment.factories import SkuFactory, shop_create
 
 pytestmark = pytest.mark.django_db

@@ -15,9 +15,10 @@ from fulfillment.selectors import stock_item_available
 from oms.errors import DomainError
 from orders import services
 from orders.models import Customer, Order, OrderEvent
+from orders.services.money import order_capture_refund
 from payments.gateways.test import TestGateway
 from payments.models import Transaction
-from payments.services import capture_refund, test_payment_create
+from payments.services import test_payment_create
 from tests import factories as catalog
 from tests.fulfillment import factories as stock
 from tests.orders.factories import (
@@ -151,16 +152,19 @@ def test_an_order_from_cart_to_delivered_and_partially_refunded():
     customer = Customer.objects.get(pk=order.customer_id)
     assert (customer.total_orders_count, customer.status) == (1, "acquired")
     placement = timeline.since_last()
-    assert placement[:3] == [
+    # the authorization's settle and the placement commit together (one locked transaction)
+    assert placement[:2] == [
         ("order", "status", "pending", "placing", "_place", None),
         ("authorization", "status", "pending", "succeeded", "_authorize", 4000),
-        ("order", "payment_status", "unpaid", "authorized", "payment", None),
     ]
-    assert sorted(placement[3:5]) == [  # in lock (primary-key) order
+    assert sorted(placement[2:4]) == [  # in lock (primary-key) order
         ("shipment 1", "status", "draft", "upcoming", "_upcoming", None),
         ("shipment 2", "status", "draft", "upcoming", "_upcoming", None),
     ]
-    assert placement[5:] == [("order", "status", "placing", "placed", "_place", None)]
+    assert placement[4:] == [
+        ("order", "status", "placing", "placed", "_place", None),
+        ("order", "payment_status", "unpaid", "authorized", "_place", None),
+    ]
 
     # _approve: stock decremented, reservations gone; nothing captured, nothing to fulfil yet.
     order = services.order_approve(order=order, actor=STAFF)
@@ -180,7 +184,7 @@ def test_an_order_from_cart_to_delivered_and_partially_refunded():
     assert statuses(order) == ("approved", "partially_paid", "in_progress")
     assert timeline.since_last() == [
         ("capture 1", "status", "pending", "succeeded", "_capture", 1500),
-        ("order", "payment_status", "authorized", "partially_paid", "payment", None),
+        ("order", "payment_status", "authorized", "partially_paid", "_capture", None),
         ("order", "fulfillment_status", "unfulfilled", "in_progress", "_capture", None),
     ]
 
@@ -193,7 +197,7 @@ def test_an_order_from_cart_to_delivered_and_partially_refunded():
     assert authorization.capture_balance_cents == 0
     assert timeline.since_last() == [
         ("capture 2", "status", "pending", "succeeded", "_capture", 2500),
-        ("order", "payment_status", "partially_paid", "paid", "payment", None),
+        ("order", "payment_status", "partially_paid", "paid", "_capture", None),
     ]
 
     # Ship and deliver each shipment: fulfilled once the last one has left.
@@ -224,12 +228,12 @@ def test_an_order_from_cart_to_delivered_and_partially_refunded():
     ]
 
     # Refund part of a capture: partially refunded; the goods stay delivered.
-    refund = capture_refund(capture=first, amount_cents=400, actor=STAFF)
+    refund = order_capture_refund(capture=first, amount_cents=400, actor=STAFF)
     timeline.name(refund.pk, "refund")
     assert statuses(order) == ("approved", "partially_refunded", "fulfilled")
     assert timeline.since_last() == [
         ("refund", "status", "pending", "succeeded", "_refund", 400),
-        ("order", "payment_status", "paid", "partially_refunded", "payment", None),
+        ("order", "payment_status", "paid", "partially_refunded", "_refund", None),
     ]
 
     # Money moved exactly as asked, once each.
@@ -300,9 +304,9 @@ def test_cancel_after_placement_voids_the_authorization_and_gives_the_stock_back
     events = list(order.events.order_by("id")[events_before:])
     assert [(e.subject_type, e.field, e.from_status, e.to_status) for e in events] == [
         ("voids", "status", "pending", "succeeded"),
-        ("orders", "payment_status", "authorized", "voided"),
         ("shipments", "status", "upcoming", "cancelled"),
         ("orders", "status", "placed", "cancelled"),
+        ("orders", "payment_status", "authorized", "voided"),
     ]
     assert [(c.operation, c.amount_cents) for c in TestGateway.calls] == [
         ("authorize", 2500),
@@ -420,15 +424,15 @@ def test_a_placed_order_with_a_capture_cannot_be_cancelled():
 
 
 def test_an_order_whose_authorization_was_voided_cannot_be_approved():
-    """A `_cancel` voids before it locks the order; an `_approve` slipping in between must not
-    approve an order left without money."""
+    """An order whose authorization was voided (a cancel's void that went through, then a
+    crash before the transition) must not be approved: it is left without money."""
     from orders.errors import PaymentInProgress
     from orders.services import order_approve, order_cancel, order_place
-    from payments import services as payments
+    from orders.services.money import order_void_all
     from tests.orders.factories import STAFF, STOREFRONT, order_ready
 
     order = order_place(order=order_ready(), actor=STOREFRONT)
-    payments.order_void_all(order=order, actor=STAFF)  # the cancel's first step
+    order_void_all(order=order, actor=STAFF)
     with pytest.raises(PaymentInProgress):
         order_approve(order=order, actor=STAFF)
     order.refresh_from_db()

@@ -247,13 +247,13 @@ def test_missing_stock_is_refused_and_nothing_is_reserved():
 
 
 def test_a_refusal_after_reserving_leaves_everything_as_it_was(monkeypatch):
-    def no_shipping(order: Order, lines: Any, actor: Any) -> None:
+    def no_shipping(*, order: Order, shipments: Any = None) -> None:
         # Stock is reserved by now; it and whatever else was written go with the rollback.
         assert StockReservation.objects.filter(order=order, status="pending").exists()
         LineItem.objects.filter(order=order).update(name="touched")
         raise DomainError("No way to ship it.", code="NO_SHIPPING_METHOD", pointer="/data")
 
-    monkeypatch.setattr(placement, "_plan_shipments", no_shipping)
+    monkeypatch.setattr(placement, "shipments_check_shipping_methods", no_shipping)
     order = order_ready()
     customer_count = Customer.objects.get(pk=order.customer_id).total_orders_count
     with pytest.raises(DomainError) as exc:
@@ -269,17 +269,12 @@ def test_a_refusal_after_reserving_leaves_everything_as_it_was(monkeypatch):
 
 def test_stock_shipments_then_payment_and_payment_sees_the_recomputed_total(monkeypatch):
     calls: list[tuple[str, int]] = []
-    real_reserve = placement.stock_reserve_for_placement
-    real_build = placement.shipments_build
-    real_authorize = placement.payment_authorize
+    real_plan = placement.stock_and_shipments_plan
+    real_authorize = placement.order_payment_authorize
 
-    def reserve(**kwargs: Any) -> Any:
-        calls.append(("stock", 0))
-        return real_reserve(**kwargs)
-
-    def build(**kwargs: Any) -> Any:
-        calls.append(("shipments", kwargs["order"].total_amount_with_taxes_cents))
-        return real_build(**kwargs)
+    def plan(**kwargs: Any) -> Any:
+        calls.append(("stock and shipments", kwargs["order"].total_amount_with_taxes_cents))
+        return real_plan(**kwargs)
 
     def authorize(**kwargs: Any) -> Any:
         calls.append(("payment", kwargs["amount_cents"]))
@@ -299,11 +294,11 @@ def test_stock_shipments_then_payment_and_payment_sees_the_recomputed_total(monk
     order = checkout_ready(order)
     # The shipping price goes up after the cart was priced; placement prices it again.
     ShippingMethod.objects.filter(market=market).update(price_amount_cents=700)
-    monkeypatch.setattr(placement, "stock_reserve_for_placement", reserve)
-    monkeypatch.setattr(placement, "shipments_build", build)
-    monkeypatch.setattr(placement, "payment_authorize", authorize)
+    monkeypatch.setattr(placement, "stock_and_shipments_plan", plan)
+    monkeypatch.setattr(placement, "order_payment_authorize", authorize)
     order = services.order_place(order=order, actor=STOREFRONT)
-    assert calls == [("stock", 0), ("shipments", 1500), ("payment", 1700)]
+    # one stock plan (reservations and shipments together), then the repriced total is paid
+    assert calls == [("stock and shipments", 1500), ("payment", 1700)]
     assert order.place_total_amount_cents == 1700
     assert order.shipping_amount_cents == 700
 
@@ -336,7 +331,7 @@ def test_the_place_async_attribute_makes_place_run_in_the_background(
     assert order.status == Order.Status.PLACING
     assert order.stock_reservations.filter(status="pending").count() == 1  # at once
     assert not Transaction.objects.filter(order=order).exists()  # not yet
-    enqueue = [c for c in callbacks if c.func.__name__ == "_order_placement_enqueue"]
+    enqueue = [c for c in callbacks if c.func.__name__ == "order_placement_enqueue"]
     assert len(enqueue) == 1
     enqueue[0]()
     order.refresh_from_db()
@@ -386,10 +381,10 @@ def test_a_failed_background_placement_returns_to_pending_with_the_errors(
 def test_an_unexpected_crash_returns_the_order_to_pending(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    def crash(order: Order, actor: Any) -> None:
+    def crash(**kwargs: Any) -> None:
         raise RuntimeError("gateway exploded")
 
-    monkeypatch.setattr(placement, "_authorize_payment", crash)
+    monkeypatch.setattr(placement, "order_payment_authorize", crash)
     order = order_ready()
     with django_capture_on_commit_callbacks(execute=True):
         services.order_place_async(order=order, actor=STOREFRONT)
@@ -467,14 +462,14 @@ def test_a_payment_source_of_another_type_is_refused_before_anything_is_reserved
 def test_an_authorization_refused_by_payments_returns_the_order_to_pending(monkeypatch):
     from payments.services import payment_gateway_disable
 
-    real_authorize = placement.payment_authorize
+    real_authorize = placement.order_payment_authorize
 
     def gateway_disabled_meanwhile(**kwargs: Any) -> Any:
         payment_gateway_disable(payment_gateway=kwargs["payment_method"].payment_gateway)
         kwargs["payment_method"].payment_gateway.refresh_from_db()
         return real_authorize(**kwargs)
 
-    monkeypatch.setattr(placement, "payment_authorize", gateway_disabled_meanwhile)
+    monkeypatch.setattr(placement, "order_payment_authorize", gateway_disabled_meanwhile)
     order = order_ready()
     with pytest.raises(DomainError) as exc:
         services.order_place(order=order, actor=STOREFRONT)

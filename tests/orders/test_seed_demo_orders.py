@@ -6,12 +6,13 @@ import pytest
 from django.core.management import call_command
 
 from fulfillment.models import Shipment, StockItem, StockReservation
-from fulfillment.selectors import fulfillment_status_for, reserved_quantities
+from fulfillment.selectors import reserved_quantities
 from orders.demo.orders import SCENARIOS, scenario_plan
 from orders.models import Customer, LineItem, Order, OrderEvent
+from orders.services.statuses import fulfillment_status_derived as fulfillment_status_for
+from orders.statuses import payment_status_for
 from payments.models import PaymentGateway, PaymentMethod, Transaction
 from payments.selectors import order_payment_totals
-from payments.status import payment_status_for
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from oms.actors import Actor
 from orders.models import Order
+from orders.services.money import order_payment_authorize
 from payments.models import PaymentGateway, PaymentMethod, TestPayment, Transaction
-from payments.services import payment_authorize
 from tests.payments import factories
 
 ACTOR = Actor(kind="user", id="1", name="cashier")
@@ -22,7 +22,7 @@ class Checkout:
     source: TestPayment
 
     def authorize(self, amount_cents: int, **kwargs: Any) -> Transaction:
-        return payment_authorize(
+        return order_payment_authorize(
             order=self.order,
             payment_method=self.payment_method,
             payment_source=self.source,
@@ -32,8 +32,21 @@ class Checkout:
         )
 
 
-def make_checkout(token: str = "tok_success", **method_fields: Any) -> Checkout:  # noqa: S107
+def make_checkout(
+    token: str = "tok_success",  # noqa: S107
+    total_cents: int = 10_000,
+    **method_fields: Any,
+) -> Checkout:
+    """A placed order whose total is `total_cents` (what its payment status is measured
+    against, and what its captures may never exceed)."""
     order = factories.OrderFactory.create()
+    Order.objects.filter(pk=order.pk).update(
+        subtotal_amount_cents=total_cents,
+        total_amount_cents=total_cents,
+        total_amount_with_taxes_cents=total_cents,
+        place_total_amount_cents=total_cents,
+    )
+    order.refresh_from_db()
     gateway = method_fields.pop("payment_gateway", None) or factories.PaymentGatewayFactory.create()
     method = factories.PaymentMethodFactory.create(
         market=order.market, payment_gateway=gateway, **method_fields

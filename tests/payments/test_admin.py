@@ -6,9 +6,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from orders.models import OrderEvent
+from orders.services.money import order_authorization_capture
 from payments.gateways.test import TestGateway
 from payments.models import Transaction
-from payments.services import authorization_capture
 from tests.payments import factories
 from tests.payments.checkouts import ACTOR, make_checkout
 
@@ -65,7 +65,9 @@ def test_capture_action_captures_through_the_service(staff_client):
 
 def test_refund_and_void_actions(staff_client):
     authorization = make_checkout().authorize(1000)
-    capture = authorization_capture(authorization=authorization, amount_cents=400, actor=ACTOR)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=400, actor=ACTOR
+    )
     run_action(staff_client, "refund_balance", capture)
     run_action(staff_client, "void_balance", authorization)
     assert Transaction.objects.get(type="refunds").amount_cents == 400

@@ -15,16 +15,16 @@ from typing import Any, cast
 
 import pytest
 
+from orders.services.money import (
+    order_authorization_capture,
+    order_authorization_void,
+    order_capture_refund,
+    order_payment_authorize,
+)
 from payments.gateways import gateway_adapter_for
 from payments.gateways.external import SIGNATURE_HEADER, payload_signature
 from payments.gateways.test import TestGateway
 from payments.models import PaymentSourceType, Transaction
-from payments.services import (
-    authorization_capture,
-    authorization_void,
-    capture_refund,
-    payment_authorize,
-)
 from tests.payments import factories
 from tests.payments.checkouts import ACTOR
 
@@ -103,15 +103,17 @@ def test_wire_transfer_is_authorized_at_once_and_settled_by_hand():
         payment_source_type=PaymentSourceType.WIRE_TRANSFERS,
     )
     wire = factories.WireTransferFactory.create(order=order)
-    authorization = payment_authorize(
+    authorization = order_payment_authorize(
         order=order, payment_method=method, payment_source=wire, amount_cents=5000, actor=ACTOR
     )
     assert authorization.succeeded
     assert authorization.payment_source == wire
-    capture = authorization_capture(authorization=authorization, amount_cents=3000, actor=ACTOR)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=3000, actor=ACTOR
+    )
     assert capture.succeeded
-    assert authorization_void(authorization=authorization, actor=ACTOR).amount_cents == 2000
-    assert capture_refund(capture=capture, actor=ACTOR).amount_cents == 3000
+    assert order_authorization_void(authorization=authorization, actor=ACTOR).amount_cents == 2000
+    assert order_capture_refund(capture=capture, actor=ACTOR).amount_cents == 3000
 
 
 # --- external gateway against a local HTTP server ---------------------------------------------
@@ -207,7 +209,7 @@ def external(merchant):
     )
 
     def authorize(amount_cents: int = 1500):
-        return payment_authorize(
+        return order_payment_authorize(
             order=order,
             payment_method=method,
             payment_source=source,
@@ -242,9 +244,11 @@ def test_external_authorization_posts_a_signed_payload_and_keeps_the_token(merch
 def test_external_capture_void_and_refund_reference_their_parent(merchant, external):
     _, _, _, authorize = external
     authorization = authorize(1000)
-    capture = authorization_capture(authorization=authorization, amount_cents=600, actor=ACTOR)
-    void = authorization_void(authorization=authorization, actor=ACTOR)
-    refund = capture_refund(capture=capture, amount_cents=100, actor=ACTOR)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=600, actor=ACTOR
+    )
+    void = order_authorization_void(authorization=authorization, actor=ACTOR)
+    refund = order_capture_refund(capture=capture, amount_cents=100, actor=ACTOR)
     assert [capture.status, void.status, refund.status] == ["succeeded"] * 3
     assert [request["path"] for request in merchant.requests] == [
         "/authorize",
@@ -333,7 +337,7 @@ def test_external_capture_timeout_leaves_the_balance_as_it_was(merchant, externa
     gateway.timeout_ms = 100
     gateway.save(update_fields=["timeout_ms"])
     merchant.endpoints["/capture"] = Endpoint(delay_s=0.5)
-    capture = authorization_capture(authorization=authorization, actor=ACTOR)
+    capture = order_authorization_capture(authorization=authorization, actor=ACTOR)
     assert capture.error_code == "GATEWAY_TIMEOUT"
     authorization.refresh_from_db()
     assert authorization.capture_balance_cents == 1000
@@ -358,7 +362,7 @@ def test_external_gateway_without_the_url_is_not_configured(merchant, external):
     gateway, _, _, authorize = external
     gateway.void_url = ""
     gateway.save(update_fields=["void_url"])
-    void = authorization_void(authorization=authorize(), actor=ACTOR)
+    void = order_authorization_void(authorization=authorize(), actor=ACTOR)
     assert void.error_code == "GATEWAY_NOT_CONFIGURED"
     assert [request["path"] for request in merchant.requests] == ["/authorize"]
 

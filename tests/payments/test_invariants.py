@@ -10,14 +10,14 @@ from django.db.models import F, Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from orders.services.money import (
+    order_authorization_capture,
+    order_authorization_void,
+    order_capture_refund,
+)
 from payments import errors
 from payments.models import PaymentSourceType, Transaction
-from payments.services import (
-    authorization_capture,
-    authorization_void,
-    capture_refund,
-    payment_method_create,
-)
+from payments.services import payment_method_create
 from tests.payments import factories
 from tests.payments.checkouts import ACTOR, make_checkout
 
@@ -27,7 +27,9 @@ pytestmark = pytest.mark.django_db
 def refused_by_the_database(on: str = "authorization", **changes):
     checkout = make_checkout()
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(authorization=authorization, amount_cents=600, actor=ACTOR)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=600, actor=ACTOR
+    )
     target = capture if on == "capture" else authorization
     with pytest.raises(IntegrityError), transaction.atomic():
         Transaction.objects.filter(pk=target.pk).update(**changes)
@@ -64,7 +66,7 @@ def test_database_refuses_a_capture_total_on_a_capture():
 def test_database_refuses_a_capture_without_its_authorization():
     checkout = make_checkout()
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(authorization=authorization, actor=ACTOR)
+    capture = order_authorization_capture(authorization=authorization, actor=ACTOR)
     with pytest.raises(IntegrityError), transaction.atomic():
         Transaction.objects.filter(pk=capture.pk).update(reference_authorization=None)
 
@@ -191,16 +193,16 @@ def test_random_money_sequences_never_break_the_invariants(token, authorized, st
             )
             try:
                 if operation == "capture":
-                    authorization_capture(
+                    order_authorization_capture(
                         authorization=authorization, amount_cents=amount, actor=ACTOR
                     )
                 elif operation == "capture_all":
-                    authorization_capture(authorization=authorization, actor=ACTOR)
+                    order_authorization_capture(authorization=authorization, actor=ACTOR)
                 elif operation == "void":
-                    authorization_void(authorization=authorization, actor=ACTOR)
+                    order_authorization_void(authorization=authorization, actor=ACTOR)
                 elif captures:
                     capture = captures[pick % len(captures)]
-                    capture_refund(
+                    order_capture_refund(
                         capture=capture,
                         amount_cents=None if operation == "refund_all" else amount,
                         actor=ACTOR,

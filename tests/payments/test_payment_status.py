@@ -5,7 +5,7 @@ T = order total, A = authorized, C = captured, V = voided, R = refunded (succeed
 
 import pytest
 
-from payments.status import payment_status_for
+from orders.statuses import payment_status_for
 
 # (case, T, placed, A, C, V, R, expected)
 TABLE = [

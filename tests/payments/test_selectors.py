@@ -2,14 +2,13 @@
 
 import pytest
 
-from payments.selectors import order_payment_totals, payment_methods_available
-from payments.services import (
-    authorization_capture,
-    authorization_void,
-    capture_refund,
-    payment_gateway_disable,
-    payment_method_disable,
+from orders.services.money import (
+    order_authorization_capture,
+    order_authorization_void,
+    order_capture_refund,
 )
+from payments.selectors import order_payment_totals, payment_methods_available
+from payments.services import payment_gateway_disable, payment_method_disable
 from tests.factories import MarketFactory, PriceListFactory
 from tests.payments import factories
 from tests.payments.checkouts import ACTOR, make_checkout
@@ -54,9 +53,11 @@ def test_available_methods_are_those_of_the_market_currency_and_amount():
 def test_order_payment_totals_count_only_succeeded_transactions():
     checkout = make_checkout(token="tok_refund_declined")
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(authorization=authorization, amount_cents=700, actor=ACTOR)
-    capture_refund(capture=capture, amount_cents=100, actor=ACTOR)  # declined
-    authorization_void(authorization=authorization, actor=ACTOR)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=700, actor=ACTOR
+    )
+    order_capture_refund(capture=capture, amount_cents=100, actor=ACTOR)  # declined
+    order_authorization_void(authorization=authorization, actor=ACTOR)
     totals = order_payment_totals(order_id=checkout.order.pk)
     assert (
         totals.authorized_cents,

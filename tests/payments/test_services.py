@@ -2,23 +2,23 @@
 
 import pytest
 
-from orders.models import OrderEvent
+from orders.models import Order, OrderEvent
+from orders.services.money import (
+    order_authorization_capture,
+    order_authorization_void,
+    order_capture_all,
+    order_capture_refund,
+    order_refund_all,
+    order_transaction_forward,
+    order_transaction_release,
+    order_void_all,
+)
+from orders.services.statuses import order_statuses_refresh
 from payments import errors, selectors, services
 from payments.gateways.test import TestGateway
 from payments.models import Transaction
-from payments.services import (
-    authorization_capture,
-    authorization_void,
-    capture_refund,
-    order_capture_all,
-    order_payment_status_refresh,
-    order_refund_all,
-    order_void_all,
-    payment_method_disable,
-    payment_method_enable,
-    transaction_forward,
-    transaction_release,
-)
+from payments.services import Settlement
+from payments.services import payment_method_disable, payment_method_enable
 from tests.payments import factories
 from tests.payments.checkouts import make_checkout
 
@@ -63,7 +63,7 @@ def test_authorize_failure_records_a_failed_transaction(token, code, actor):
     assert authorization.capture_balance_cents == 0
     assert selectors.order_payment_totals(order_id=checkout.order.pk).authorized_cents == 0
     with pytest.raises(errors.PaymentTransitionNotAllowed):
-        authorization_capture(authorization=authorization, actor=actor)
+        order_authorization_capture(authorization=authorization, actor=actor)
 
 
 def test_partial_authorization_keeps_what_the_gateway_authorized():
@@ -143,25 +143,27 @@ def test_auto_capture_stops_above_its_maximum():
 def test_partial_captures_repeat_up_to_the_balance_then_are_refused(checkout, actor):
     authorization = checkout.authorize(1000)
     for expected_balance in (700, 400, 100):
-        capture = authorization_capture(authorization=authorization, amount_cents=300, actor=actor)
+        capture = order_authorization_capture(
+            authorization=authorization, amount_cents=300, actor=actor
+        )
         assert capture.succeeded
         assert capture.reference_authorization_id == authorization.pk
         assert reload(authorization).capture_balance_cents == expected_balance
     with pytest.raises(errors.InsufficientCaptureBalance) as exc:
-        authorization_capture(authorization=authorization, amount_cents=101, actor=actor)
+        order_authorization_capture(authorization=authorization, amount_cents=101, actor=actor)
     assert exc.value.code == "INSUFFICIENT_CAPTURE_BALANCE"
     assert exc.value.pointer == "/data/attributes/_capture_amount_cents"
-    last = authorization_capture(authorization=authorization, actor=actor)
+    last = order_authorization_capture(authorization=authorization, actor=actor)
     assert last.amount_cents == 100
     with pytest.raises(errors.InsufficientCaptureBalance):
-        authorization_capture(authorization=authorization, actor=actor)
+        order_authorization_capture(authorization=authorization, actor=actor)
     assert reload(authorization).capture_amount_cents == 1000
     assert len(TestGateway.calls_of("capture")) == 4
 
 
 def test_capture_defaults_to_the_whole_balance(checkout, actor):
     authorization = checkout.authorize(1234)
-    capture = authorization_capture(authorization=authorization, actor=actor)
+    capture = order_authorization_capture(authorization=authorization, actor=actor)
     assert capture.amount_cents == 1234
     assert reload(authorization).capture_balance_cents == 0
 
@@ -170,13 +172,15 @@ def test_capture_defaults_to_the_whole_balance(checkout, actor):
 def test_capture_refuses_a_non_positive_amount(checkout, actor, amount):
     authorization = checkout.authorize(1000)
     with pytest.raises(errors.InvalidAmount):
-        authorization_capture(authorization=authorization, amount_cents=amount, actor=actor)
+        order_authorization_capture(authorization=authorization, amount_cents=amount, actor=actor)
 
 
 def test_failed_capture_leaves_the_balance_as_it_was(actor):
     checkout = make_checkout(token="tok_capture_declined")
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(authorization=authorization, amount_cents=400, actor=actor)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=400, actor=actor
+    )
     assert capture.status == "failed"
     assert capture.error_code == "PAYMENT_DECLINED"
     assert reload(authorization).capture_balance_cents == 1000
@@ -187,16 +191,16 @@ def test_failed_capture_leaves_the_balance_as_it_was(actor):
 def test_capture_timeout_is_a_failed_capture_with_a_stable_code(actor):
     checkout = make_checkout(token="tok_capture_timeout")
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(authorization=authorization, actor=actor)
+    capture = order_authorization_capture(authorization=authorization, actor=actor)
     assert capture.error_code == "GATEWAY_TIMEOUT"
     assert reload(authorization).capture_balance_cents == 1000
 
 
 def test_only_authorizations_can_be_captured(checkout, actor):
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(authorization=authorization, actor=actor)
+    capture = order_authorization_capture(authorization=authorization, actor=actor)
     with pytest.raises(errors.PaymentTransitionNotAllowed) as exc:
-        authorization_capture(authorization=capture, actor=actor)
+        order_authorization_capture(authorization=capture, actor=actor)
     assert exc.value.code == "TRANSITION_NOT_ALLOWED"
 
 
@@ -205,8 +209,8 @@ def test_only_authorizations_can_be_captured(checkout, actor):
 
 def test_void_after_partial_capture_releases_only_the_rest(checkout, actor):
     authorization = checkout.authorize(1000)
-    authorization_capture(authorization=authorization, amount_cents=300, actor=actor)
-    void = authorization_void(authorization=authorization, actor=actor)
+    order_authorization_capture(authorization=authorization, amount_cents=300, actor=actor)
+    void = order_authorization_void(authorization=authorization, actor=actor)
     assert void.succeeded
     assert void.amount_cents == 700
     assert void.reference_authorization_id == authorization.pk
@@ -214,60 +218,60 @@ def test_void_after_partial_capture_releases_only_the_rest(checkout, actor):
     assert (authorization.capture_amount_cents, authorization.void_amount_cents) == (300, 700)
     assert authorization.capture_balance_cents == 0
     with pytest.raises(errors.InsufficientCaptureBalance):
-        authorization_capture(authorization=authorization, amount_cents=1, actor=actor)
+        order_authorization_capture(authorization=authorization, amount_cents=1, actor=actor)
     with pytest.raises(errors.NothingToVoid) as exc:
-        authorization_void(authorization=authorization, actor=actor)
+        order_authorization_void(authorization=authorization, actor=actor)
     assert exc.value.code == "NOTHING_TO_VOID"
 
 
 def test_fully_captured_authorization_has_nothing_to_void(checkout, actor):
     authorization = checkout.authorize(1000)
-    authorization_capture(authorization=authorization, actor=actor)
+    order_authorization_capture(authorization=authorization, actor=actor)
     with pytest.raises(errors.NothingToVoid):
-        authorization_void(authorization=authorization, actor=actor)
+        order_authorization_void(authorization=authorization, actor=actor)
     assert TestGateway.calls_of("void") == []
 
 
 def test_failed_void_leaves_the_authorization_capturable(actor):
     checkout = make_checkout(token="tok_void_declined")
     authorization = checkout.authorize(1000)
-    void = authorization_void(authorization=authorization, actor=actor)
+    void = order_authorization_void(authorization=authorization, actor=actor)
     assert void.status == "failed"
     assert reload(authorization).void_amount_cents == 0
-    assert authorization_capture(authorization=authorization, actor=actor).succeeded
+    assert order_authorization_capture(authorization=authorization, actor=actor).succeeded
 
 
 # --- refund -----------------------------------------------------------------------------------
 
 
 def test_partial_refunds_repeat_up_to_the_balance_then_are_refused(checkout, actor):
-    capture = authorization_capture(authorization=checkout.authorize(1000), actor=actor)
+    capture = order_authorization_capture(authorization=checkout.authorize(1000), actor=actor)
     for expected_balance in (750, 500, 250, 0):
-        refund = capture_refund(capture=capture, amount_cents=250, actor=actor)
+        refund = order_capture_refund(capture=capture, amount_cents=250, actor=actor)
         assert refund.succeeded
         assert refund.reference_capture_id == capture.pk
         assert reload(capture).refund_balance_cents == expected_balance
     with pytest.raises(errors.InsufficientRefundBalance) as exc:
-        capture_refund(capture=capture, amount_cents=1, actor=actor)
+        order_capture_refund(capture=capture, amount_cents=1, actor=actor)
     assert exc.value.code == "INSUFFICIENT_REFUND_BALANCE"
     with pytest.raises(errors.InsufficientRefundBalance):
-        capture_refund(capture=capture, actor=actor)
+        order_capture_refund(capture=capture, actor=actor)
     assert len(TestGateway.calls_of("refund")) == 4
 
 
 def test_refund_more_than_captured_is_refused(checkout, actor):
-    capture = authorization_capture(
+    capture = order_authorization_capture(
         authorization=checkout.authorize(1000), amount_cents=600, actor=actor
     )
     with pytest.raises(errors.InsufficientRefundBalance):
-        capture_refund(capture=capture, amount_cents=601, actor=actor)
-    assert capture_refund(capture=capture, actor=actor).amount_cents == 600
+        order_capture_refund(capture=capture, amount_cents=601, actor=actor)
+    assert order_capture_refund(capture=capture, actor=actor).amount_cents == 600
 
 
 def test_failed_refund_leaves_the_balance_as_it_was(actor):
     checkout = make_checkout(token="tok_refund_insufficient_funds")
-    capture = authorization_capture(authorization=checkout.authorize(1000), actor=actor)
-    refund = capture_refund(capture=capture, amount_cents=300, actor=actor)
+    capture = order_authorization_capture(authorization=checkout.authorize(1000), actor=actor)
+    refund = order_capture_refund(capture=capture, amount_cents=300, actor=actor)
     assert refund.status == "failed"
     assert refund.error_code == "INSUFFICIENT_FUNDS"
     assert reload(capture).refund_balance_cents == 1000
@@ -276,7 +280,7 @@ def test_failed_refund_leaves_the_balance_as_it_was(actor):
 def test_only_captures_can_be_refunded(checkout, actor):
     authorization = checkout.authorize(1000)
     with pytest.raises(errors.PaymentTransitionNotAllowed):
-        capture_refund(capture=authorization, actor=actor)
+        order_capture_refund(capture=authorization, actor=actor)
 
 
 # --- idempotency ------------------------------------------------------------------------------
@@ -284,10 +288,10 @@ def test_only_captures_can_be_refunded(checkout, actor):
 
 def test_same_idempotency_key_returns_the_first_capture_without_calling_again(checkout, actor):
     authorization = checkout.authorize(1000)
-    first = authorization_capture(
+    first = order_authorization_capture(
         authorization=authorization, amount_cents=400, actor=actor, idempotency_key="cap-1"
     )
-    again = authorization_capture(
+    again = order_authorization_capture(
         authorization=authorization, amount_cents=400, actor=actor, idempotency_key="cap-1"
     )
     assert again.pk == first.pk
@@ -306,23 +310,31 @@ def test_same_idempotency_key_returns_a_failed_result_as_it_was(actor):
 
 def test_idempotency_key_reused_for_another_request_is_refused(checkout, actor):
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(
+    capture = order_authorization_capture(
         authorization=authorization, amount_cents=400, actor=actor, idempotency_key="k"
     )
     with pytest.raises(errors.IdempotencyKeyReused):
-        authorization_capture(
+        order_authorization_capture(
             authorization=authorization, amount_cents=500, actor=actor, idempotency_key="k"
         )
     with pytest.raises(errors.IdempotencyKeyReused):
-        capture_refund(capture=capture, actor=actor, idempotency_key="k")
+        order_capture_refund(capture=capture, actor=actor, idempotency_key="k")
 
 
 def test_same_key_on_refund_and_void_moves_money_once(checkout, actor):
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(authorization=authorization, amount_cents=500, actor=actor)
-    refunds = [capture_refund(capture=capture, actor=actor, idempotency_key="r") for _ in "ab"]
-    voids = [authorization_void(authorization=authorization, actor=actor, idempotency_key="v")]
-    voids.append(authorization_void(authorization=authorization, actor=actor, idempotency_key="v"))
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=500, actor=actor
+    )
+    refunds = [
+        order_capture_refund(capture=capture, actor=actor, idempotency_key="r") for _ in "ab"
+    ]
+    voids = [
+        order_authorization_void(authorization=authorization, actor=actor, idempotency_key="v")
+    ]
+    voids.append(
+        order_authorization_void(authorization=authorization, actor=actor, idempotency_key="v")
+    )
     assert refunds[0].pk == refunds[1].pk
     assert voids[0].pk == voids[1].pk
     assert len(TestGateway.calls_of("refund")) == len(TestGateway.calls_of("void")) == 1
@@ -334,7 +346,7 @@ def test_same_key_on_refund_and_void_moves_money_once(checkout, actor):
 def test_order_capture_all_captures_every_balance(checkout, actor):
     first = checkout.authorize(600)
     second = checkout.authorize(400)
-    authorization_capture(authorization=first, amount_cents=100, actor=actor)
+    order_authorization_capture(authorization=first, amount_cents=100, actor=actor)
     captures = order_capture_all(order=checkout.order, actor=actor)
     assert sorted(capture.amount_cents for capture in captures) == [400, 500]
     assert reload(first).capture_balance_cents == reload(second).capture_balance_cents == 0
@@ -344,9 +356,11 @@ def test_order_capture_all_captures_every_balance(checkout, actor):
 
 def test_order_refund_all_refunds_every_capture(checkout, actor):
     authorization = checkout.authorize(1000)
-    authorization_capture(authorization=authorization, amount_cents=300, actor=actor)
-    capture = authorization_capture(authorization=authorization, amount_cents=700, actor=actor)
-    capture_refund(capture=capture, amount_cents=200, actor=actor)
+    order_authorization_capture(authorization=authorization, amount_cents=300, actor=actor)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=700, actor=actor
+    )
+    order_capture_refund(capture=capture, amount_cents=200, actor=actor)
     refunds = order_refund_all(order=checkout.order, actor=actor)
     assert sorted(refund.amount_cents for refund in refunds) == [300, 500]
     assert selectors.order_payment_totals(order_id=checkout.order.pk).refunded_cents == 1000
@@ -357,7 +371,7 @@ def test_order_refund_all_refunds_every_capture(checkout, actor):
 def test_order_void_all_voids_what_is_left(checkout, actor):
     first = checkout.authorize(600)
     checkout.authorize(400)
-    authorization_capture(authorization=first, amount_cents=600, actor=actor)
+    order_authorization_capture(authorization=first, amount_cents=600, actor=actor)
     voids = order_void_all(order=checkout.order, actor=actor)
     assert [void.amount_cents for void in voids] == [400]
     with pytest.raises(errors.NothingToVoid):
@@ -369,9 +383,11 @@ def test_order_void_all_voids_what_is_left(checkout, actor):
 
 def test_every_transaction_writes_an_order_event_with_amount_and_currency(checkout, actor):
     authorization = checkout.authorize(1000)
-    capture = authorization_capture(authorization=authorization, amount_cents=600, actor=actor)
-    capture_refund(capture=capture, amount_cents=100, actor=actor)
-    authorization_void(authorization=authorization, actor=actor)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=600, actor=actor
+    )
+    order_capture_refund(capture=capture, amount_cents=100, actor=actor)
+    order_authorization_void(authorization=authorization, actor=actor)
     events = list(
         OrderEvent.objects.exclude(subject_type="orders")
         .filter(order=checkout.order, field="status")
@@ -398,8 +414,8 @@ def test_failed_transaction_event_says_why(actor):
 def test_payment_status_follows_the_money_when_the_order_total_is_known(
     checkout, actor, monkeypatch
 ):
-    monkeypatch.setattr(selectors, "order_total_cents", lambda order: 1000)
     order = checkout.order
+    Order.objects.filter(pk=order.pk).update(total_amount_with_taxes_cents=1000)
 
     def status():
         order.refresh_from_db()
@@ -407,11 +423,13 @@ def test_payment_status_follows_the_money_when_the_order_total_is_known(
 
     authorization = checkout.authorize(1000)
     assert status() == "authorized"
-    capture = authorization_capture(authorization=authorization, amount_cents=400, actor=actor)
+    capture = order_authorization_capture(
+        authorization=authorization, amount_cents=400, actor=actor
+    )
     assert status() == "partially_paid"
-    authorization_capture(authorization=authorization, actor=actor)
+    order_authorization_capture(authorization=authorization, actor=actor)
     assert status() == "paid"
-    capture_refund(capture=capture, amount_cents=100, actor=actor)
+    order_capture_refund(capture=capture, amount_cents=100, actor=actor)
     assert status() == "partially_refunded"
     order_refund_all(order=order, actor=actor)
     assert status() == "refunded"
@@ -429,14 +447,13 @@ def test_payment_status_follows_the_money_when_the_order_total_is_known(
     ]
 
 
-def test_payment_status_refresh_takes_the_total_from_the_caller(checkout, actor):
+def test_an_authorization_voided_in_full_makes_the_order_voided(checkout, actor):
     authorization = checkout.authorize(1000)
-    authorization_void(authorization=authorization, actor=actor)
-    assert checkout.order.payment_status == "unpaid"  # the order has no total field yet
-    status = order_payment_status_refresh(order=checkout.order, actor=actor, order_total_cents=1000)
-    assert status == "voided"
+    order_authorization_void(authorization=authorization, actor=actor)
     checkout.order.refresh_from_db()
     assert checkout.order.payment_status == "voided"
+    refreshed = order_statuses_refresh(order=checkout.order, actor=actor)
+    assert refreshed.payment_status == "voided"
 
 
 # --- stuck transactions -----------------------------------------------------------------------
@@ -446,8 +463,11 @@ def stuck_capture(checkout, actor, monkeypatch, amount):
     """A capture reserved but never settled, as if the process died during the gateway call."""
     authorization = checkout.authorize(1000)
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_settle", lambda txn, result, actor: txn)
-        capture = authorization_capture(
+        patch.setattr(
+            "orders.services.money.transaction_settle",
+            lambda txn, result: Settlement(txn, settled=False),
+        )
+        capture = order_authorization_capture(
             authorization=authorization, amount_cents=amount, actor=actor
         )
     assert capture.status == "pending"
@@ -458,16 +478,16 @@ def test_stuck_capture_keeps_its_amount_reserved_until_forwarded(checkout, actor
     authorization, capture = stuck_capture(checkout, actor, monkeypatch, 700)
     assert reload(authorization).capture_balance_cents == 300
     with pytest.raises(errors.InsufficientCaptureBalance):
-        authorization_capture(authorization=authorization, amount_cents=301, actor=actor)
-    forwarded = transaction_forward(transaction=capture, actor=actor)
+        order_authorization_capture(authorization=authorization, amount_cents=301, actor=actor)
+    forwarded = order_transaction_forward(transaction=capture, actor=actor)
     assert forwarded.succeeded
     assert selectors.order_payment_totals(order_id=checkout.order.pk).captured_cents == 700
     with pytest.raises(errors.PaymentTransitionNotAllowed):
-        transaction_forward(transaction=forwarded, actor=actor)
+        order_transaction_forward(transaction=forwarded, actor=actor)
 
 
 def test_released_stuck_capture_gives_the_amount_back(checkout, actor, monkeypatch):
     authorization, capture = stuck_capture(checkout, actor, monkeypatch, 700)
-    released = transaction_release(transaction=capture, actor=actor)
+    released = order_transaction_release(transaction=capture, actor=actor)
     assert released.status == "failed"
     assert reload(authorization).capture_balance_cents == 1000

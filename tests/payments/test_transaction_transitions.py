@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django_fsm import TransitionNotAllowed, can_proceed
 
+from orders.services.money import order_transaction_forward, order_transaction_release
 from payments import errors
 from payments.models import Transaction
-from payments.services import transaction_forward, transaction_release
 from tests.payments.checkouts import ACTOR, make_checkout
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def test_every_trigger_from_every_state(state, trigger):
         assert transaction.status == expected
 
 
-@pytest.mark.parametrize("service", [transaction_forward, transaction_release])
+@pytest.mark.parametrize("service", [order_transaction_forward, order_transaction_release])
 @pytest.mark.parametrize("token", ["tok_success", "tok_declined"])
 def test_a_settled_transaction_is_not_moved_again(service, token):
     authorization = make_checkout(token=token).authorize(1000)

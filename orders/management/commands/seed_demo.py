@@ -63,10 +63,12 @@ class Command(BaseCommand):
                 counts += shipping_seed()
                 counts += payment_methods_seed()
                 counts += customers_seed()
-                try:
-                    statuses = orders_seed(count=options["orders"], seed=options["seed"])
-                except DemoStockExhausted as exc:
-                    raise CommandError(str(exc)) from exc
+            # Orders are built through the order workflows, each of which commits its own
+            # steps (money moves never run inside a caller's transaction).
+            try:
+                statuses = orders_seed(count=options["orders"], seed=options["seed"])
+            except DemoStockExhausted as exc:
+                raise CommandError(str(exc)) from exc
         finally:
             if quiet:
                 logging.disable(logging.NOTSET)

@@ -1,0 +1,199 @@
+"""The one recompute pipeline of an order's contents, run on the locked order whenever its
+lines, addresses, shipping or payment method change (and once more at placement):
+
+    reprice → plan shipments (once) → charge lines → promotions → gift cards → taxes → totals
+
+Promotions, gift cards and taxes are the slots the next features fill; `order_totals_write`
+is the only writer of the stored totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.utils import timezone
+
+from fulfillment.errors import (
+    InventoryModelMissing,
+    InventoryStrategyNotSupported,
+    OutOfStock,
+    ShipmentsNotDraft,
+)
+from fulfillment.models import Shipment
+from fulfillment.selectors import shipment_cost
+from fulfillment.services import shipments_build
+from oms.actors import Actor
+from orders.errors import OrderTotalNegative, attribute
+from orders.locks import order_line_items_lock
+from orders.models import LineItem, Order
+from orders.selectors import prices_for_skus
+from orders.totals import Totals, order_totals_compute
+from payments.models import PaymentMethod
+
+
+def order_recompute(
+    *,
+    order: Order,
+    actor: Actor,
+    reprice: bool,
+    lines: Sequence[LineItem] | None = None,
+    shipments: Sequence[Shipment] | None = None,
+    loaded_units: dict[str, int] | None = None,
+) -> tuple[list[LineItem], list[LineItem]]:
+    """Run the pipeline on the locked `order`. `shipments` given (placement planned them with
+    its stock reservations) are used as they are; otherwise a cart's draft shipments are
+    planned here. `loaded_units`: the lines' unit prices as stored, when the caller repriced
+    them in memory already. Returns (the order's lines, charges included; the SKU lines with no price)."""
+    lines = list(order_line_items_lock(order) if lines is None else lines)
+    if loaded_units is None:
+        loaded_units = {line.pk: line.unit_amount_cents for line in lines}
+    unpriced = line_items_reprice(order, lines) if reprice else []
+    if order.status in Order.CART_STATUSES or order.status == Order.Status.PLACING:
+        planned = list(shipments) if shipments is not None else _shipments_plan(order, actor)
+        lines = _charges_sync(order=order, lines=lines, shipments=planned)
+    # promotions, gift cards and taxes plug in here (their own issues): nothing to apply yet
+    order_totals_write(order=order, lines=lines, loaded_units=loaded_units)
+    return lines, unpriced
+
+
+def line_items_reprice(order: Order, lines: Sequence[LineItem]) -> list[LineItem]:
+    """Set every SKU line's unit price from the market's price list (volume tier by quantity),
+    except lines an integration priced. Returns the lines that have no price (left as they were).
+    """
+    sku_lines = [line for line in lines if line.item_type == "skus" and line.sku_id]
+    prices = prices_for_skus(
+        price_list_id=order.market.price_list_id,
+        sku_ids={line.sku_id for line in sku_lines if line.sku_id},
+    )
+    unpriced: list[LineItem] = []
+    for line in sku_lines:
+        if line.unit_amount_manual:
+            continue
+        price = prices.get(line.sku_id or "")
+        if price is None:
+            unpriced.append(line)
+            continue
+        line.unit_amount_cents = price.unit_amount_cents_for(line.quantity)
+    return unpriced
+
+
+def order_totals_write(
+    *, order: Order, lines: Sequence[LineItem], loaded_units: dict[str, int] | None = None
+) -> None:
+    """The only writer of an order's stored totals (and its lines' amounts): runs the totals
+    function over the locked `lines` (repriced in memory, maybe) and saves what changed."""
+    totals: Totals = order_totals_compute(order, lines)
+    if totals.total_amount_cents < 0:
+        raise OrderTotalNegative(
+            f"The total of order #{order.number} would be negative.",
+            pointer=attribute("total_amount_cents"),
+        )
+    now = timezone.now()
+    changed: list[LineItem] = []
+    for line, line_totals in zip(lines, totals.lines, strict=True):
+        values = {
+            "total_amount_cents": line_totals.total_amount_cents,
+            "discount_cents": line_totals.discount_cents,
+            "tax_amount_cents": line_totals.tax_amount_cents,
+        }
+        repriced = loaded_units is not None and line.unit_amount_cents != loaded_units.get(
+            line.pk, line.unit_amount_cents
+        )
+        if repriced or any(getattr(line, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(line, name, value)
+            line.updated_at = now
+            changed.append(line)
+    if changed:
+        LineItem.objects.bulk_update(
+            changed,
+            [
+                "unit_amount_cents",
+                "total_amount_cents",
+                "discount_cents",
+                "tax_amount_cents",
+                "updated_at",
+            ],
+        )
+    for name, value in totals.order_values().items():
+        setattr(order, name, value)
+    order.refreshed_at = now
+    order.save(update_fields=[*Totals.ORDER_FIELDS, "refreshed_at", "updated_at"])
+
+
+def _shipments_plan(order: Order, actor: Actor) -> list[Shipment]:
+    """The cart's draft shipments, rebuilt when its lines changed (kept when the plan did)."""
+    if order.market.inventory_model_id is None:
+        return []
+    try:
+        return shipments_build(order=order, actor=actor)
+    except (OutOfStock, InventoryStrategyNotSupported):
+        # No plan can ship the cart as it is: it has no shipments until one can (`_place`
+        # names the missing stock).
+        Shipment.objects.filter(order=order, status=Shipment.Status.DRAFT).delete()
+        return []
+    except (ShipmentsNotDraft, InventoryModelMissing):
+        return list(Shipment.objects.filter(order=order).select_related("shipping_method"))
+
+
+def _charges_sync(
+    *, order: Order, lines: list[LineItem], shipments: Sequence[Shipment]
+) -> list[LineItem]:
+    """On a locked cart: keep exactly one charge line per shipment that has a shipping method
+    (its cost, free over the method's threshold) and one for the chosen payment method (its
+    fee). Returns the order's lines, charges included."""
+    subtotal = sum(line.unit_amount_cents * line.quantity for line in lines if line.purchasable)
+    wanted: dict[tuple[str, str], tuple[str, int]] = {}
+    for shipment in shipments:
+        method = shipment.shipping_method
+        if method is not None:
+            cost = shipment_cost(
+                shipment=shipment, shipping_method=method, subtotal_amount_cents=subtotal
+            )
+            wanted[("shipments", shipment.pk)] = (method.name, cost)
+    if order.payment_method is not None:
+        method_name = order.payment_method.name or order.payment_method.payment_source_type
+        wanted[("payment_methods", order.payment_method.pk)] = (
+            method_name,
+            order.payment_method.price_amount_cents,
+        )
+    # Charges this sync owns: shipment costs when the market plans shipments, and the fees of
+    # payment methods (a charge set by hand for something else is left alone).
+    manages_shipments = order.market.inventory_model_id is not None
+    method_ids = {line.item_id for line in lines if line.item_type == "payment_methods"}
+    known_methods = set(
+        PaymentMethod.objects.filter(pk__in=method_ids).values_list("pk", flat=True)
+    )
+    kept: list[LineItem] = []
+    for line in lines:
+        key = (line.item_type, line.item_id)
+        owned = (line.item_type == "shipments" and manages_shipments) or (
+            line.item_type == "payment_methods" and line.item_id in known_methods
+        )
+        if key in wanted:
+            name, amount = wanted.pop(key)
+            if line.name != name or line.unit_amount_cents != amount:
+                line.name, line.unit_amount_cents = name, amount
+                line.total_amount_cents = amount * line.quantity
+                line.save(
+                    update_fields=["name", "unit_amount_cents", "total_amount_cents", "updated_at"]
+                )
+            kept.append(line)
+        elif owned:
+            line.delete()
+        else:
+            kept.append(line)
+    for (item_type, item_id), (name, amount) in wanted.items():
+        kept.append(
+            LineItem.objects.create(
+                order=order,
+                item_type=item_type,
+                item_id=item_id,
+                name=name,
+                quantity=1,
+                unit_amount_cents=amount,
+                total_amount_cents=amount,
+                unit_amount_manual=True,
+            )
+        )
+    return kept
