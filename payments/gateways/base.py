@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from django.conf import settings
+
 if TYPE_CHECKING:
     from payments.models import PaymentGateway, PaymentSourceModel, Transaction
 
@@ -30,6 +32,12 @@ class GatewayResult:
         return cls(
             succeeded=False, error_code=error_code, message=message, error_detail=error_detail
         )
+
+
+def gateway_deadline_seconds(gateway: PaymentGateway) -> float:
+    """How long one call to `gateway` may take in all: its own `timeout_ms`, never more than
+    `OMS_GATEWAY_TIMEOUT_SECONDS` (the ceiling that keeps a worker from being held)."""
+    return min(gateway.timeout_ms / 1000, settings.OMS_GATEWAY_TIMEOUT_SECONDS)
 
 
 class PaymentGatewayAdapter(Protocol):

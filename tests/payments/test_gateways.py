@@ -16,7 +16,7 @@ from typing import Any, cast
 import pytest
 
 from payments.gateways import gateway_adapter_for
-from payments.gateways.external import SIGNATURE_HEADER, payload_signature
+from payments.gateways.external import MAX_RESPONSE_BYTES, SIGNATURE_HEADER, payload_signature
 from payments.gateways.test import TestGateway
 from payments.models import PaymentSourceType, Transaction
 from payments.services import (
@@ -117,11 +117,19 @@ def test_wire_transfer_is_authorized_at_once_and_settled_by_hand():
 # --- external gateway against a local HTTP server ---------------------------------------------
 
 
+# No fault handler outlives this, whatever the client does: the server stops itself.
+HANDLER_MAX_SECONDS = 8.0
+
+
 @dataclass
 class Endpoint:
     status: int = 200
     body: Any = None  # a dict becomes JSON, bytes are sent as they are
     delay_s: float = 0.0
+    drip_s: float = 0.0  # send the answer one byte every `drip_s` seconds...
+    drip_headers: bool = True  # ...from its status line on, or only its body
+    hang: bool = False  # accept and read the request, then answer nothing
+    announce_length: bool = True  # False: no Content-Length, the body ends when we close
 
 
 @dataclass
@@ -132,6 +140,7 @@ class MerchantServer:
     base_url: str = ""
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 @pytest.fixture
@@ -157,18 +166,30 @@ def merchant() -> Iterator[MerchantServer]:
             if not signed:
                 endpoint = Endpoint(status=401, body={"error": "bad signature"})
             time.sleep(endpoint.delay_s)
+            if endpoint.hang:
+                state.stop.wait(HANDLER_MAX_SECONDS)
+                return
             body = endpoint.body
             if body is None:
                 body = {"success": True, "data": {"transaction_token": f"tt{self.path}"}}
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
+            head = f"HTTP/1.1 {endpoint.status} Whatever\r\nContent-Type: application/json\r\n"
+            if endpoint.announce_length:
+                head += f"Content-Length: {len(data)}\r\n"
+            raw = f"{head}Connection: close\r\n\r\n".encode() + data
             try:
-                self.send_response(endpoint.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                if not endpoint.drip_s:
+                    self.wfile.write(raw)
+                    return
+                dripped_from = 0 if endpoint.drip_headers else len(raw) - len(data)
+                self.wfile.write(raw[:dripped_from])
+                until = time.monotonic() + HANDLER_MAX_SECONDS
+                for byte in raw[dripped_from:]:
+                    if state.stop.wait(endpoint.drip_s) or time.monotonic() > until:
+                        return
+                    self.wfile.write(bytes([byte]))
             except OSError:
-                pass  # the client gave up (timeout test)
+                pass  # the client gave up (timeout tests)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -181,6 +202,7 @@ def merchant() -> Iterator[MerchantServer]:
     try:
         yield state
     finally:
+        state.stop.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
@@ -337,6 +359,106 @@ def test_external_capture_timeout_leaves_the_balance_as_it_was(merchant, externa
     assert capture.error_code == "GATEWAY_TIMEOUT"
     authorization.refresh_from_db()
     assert authorization.capture_balance_cents == 1000
+
+
+# --- one deadline per external call -----------------------------------------------------------
+
+
+def _with_timeout_ms(gateway, timeout_ms: int) -> None:
+    gateway.timeout_ms = timeout_ms
+    gateway.save(update_fields=["timeout_ms"])
+
+
+@pytest.mark.parametrize("drip_headers", [True, False], ids=["drips-headers", "drips-body"])
+def test_external_gateway_that_drips_its_answer_times_out_at_the_deadline(
+    merchant, external, drip_headers
+):
+    """Every byte arrives well within a socket timeout: only a deadline over the whole call
+    stops the endpoint from holding the worker."""
+    gateway, _, _, authorize = external
+    _with_timeout_ms(gateway, 1000)
+    merchant.endpoints["/authorize"] = Endpoint(drip_s=0.5, drip_headers=drip_headers)
+    started = time.monotonic()
+    authorization = authorize()
+    assert time.monotonic() - started < 3, "a 1 s deadline"
+    assert authorization.status == "failed"
+    assert authorization.error_code == "GATEWAY_TIMEOUT"
+    [request] = merchant.requests
+    assert request["idempotency_key"] == authorization.pk
+    assert request["payload"]["meta"]["idempotency_key"] == authorization.pk
+
+
+def test_external_gateway_that_hangs_after_accepting_times_out_at_the_deadline(merchant, external):
+    gateway, _, _, authorize = external
+    _with_timeout_ms(gateway, 1000)
+    merchant.endpoints["/authorize"] = Endpoint(hang=True)
+    started = time.monotonic()
+    authorization = authorize()
+    assert time.monotonic() - started < 3
+    assert authorization.error_code == "GATEWAY_TIMEOUT"
+    assert merchant.requests[0]["idempotency_key"] == authorization.pk
+
+
+def test_external_call_never_outlasts_the_deadline_setting(merchant, external, settings):
+    gateway, _, _, authorize = external
+    _with_timeout_ms(gateway, 10_000)
+    settings.OMS_GATEWAY_TIMEOUT_SECONDS = 1
+    merchant.endpoints["/authorize"] = Endpoint(drip_s=0.5)
+    started = time.monotonic()
+    authorization = authorize()
+    assert time.monotonic() - started < 3, "the setting caps the gateway's 10 s"
+    assert authorization.error_code == "GATEWAY_TIMEOUT"
+    assert "1 s" in authorization.message
+
+
+@pytest.mark.parametrize("announce_length", [True, False], ids=["announced", "unannounced"])
+def test_external_answer_larger_than_the_cap_is_refused(merchant, external, announce_length):
+    padding = "x" * (MAX_RESPONSE_BYTES + 1)
+    merchant.endpoints["/authorize"] = Endpoint(
+        body={"success": True, "data": {"transaction_token": "t", "padding": padding}},
+        announce_length=announce_length,
+    )
+    authorization = external[3]()
+    assert authorization.status == "failed"
+    assert authorization.error_code == "GATEWAY_INVALID_RESPONSE"
+    assert f"more than {MAX_RESPONSE_BYTES} bytes" in authorization.message
+
+
+def test_external_answer_without_content_length_is_read_to_its_end(merchant, external):
+    merchant.endpoints["/authorize"] = Endpoint(
+        body={"success": True, "data": {"transaction_token": "whole"}}, announce_length=False
+    )
+    authorization = external[3]()
+    assert authorization.succeeded
+    assert authorization.gateway_transaction_id == "whole"
+
+
+def test_retry_after_a_timeout_sends_the_same_signed_idempotency_key(merchant, external):
+    """The attempt's key (its transaction id) is in the header and in the signed body, so the
+    endpoint can tell a retry from a new authorization and answer it without moving money."""
+    gateway, _, source, authorize = external
+    _with_timeout_ms(gateway, 1000)
+    merchant.endpoints["/authorize"] = Endpoint(hang=True)
+    authorization = authorize()
+    assert authorization.error_code == "GATEWAY_TIMEOUT"
+    merchant.endpoints["/authorize"] = Endpoint()
+    retry = gateway_adapter_for(gateway).authorize(
+        amount_cents=authorization.amount_cents,
+        currency_code=authorization.currency_code,
+        source=source,
+        idempotency_key=authorization.pk,
+        transaction=authorization,
+    )
+    assert retry.succeeded
+    first, second = merchant.requests
+    assert first["signed"]
+    assert second["signed"]
+    assert first["idempotency_key"] == second["idempotency_key"] == authorization.pk
+    assert first["payload"]["meta"] == second["payload"]["meta"]
+    assert second["payload"]["meta"] == {
+        "operation": "authorize",
+        "idempotency_key": authorization.pk,
+    }
 
 
 def test_external_endpoint_refuses_a_wrong_signature(merchant, external):
