@@ -26,7 +26,7 @@ from payments.services import (
     payment_authorize,
 )
 from tests.payments import factories
-from tests.payments.checkouts import ACTOR
+from tests.payments.checkouts import ACTOR, make_checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,11 @@ NO_TRANSACTION = cast(Transaction, None)  # the test gateway never reads it
         ("tok_refund_timeout", "capture", True, ""),
         ("tok_refund_timeout", "refund", False, "GATEWAY_TIMEOUT"),
         ("tok_void_insufficient_funds", "void", False, "INSUFFICIENT_FUNDS"),
+        ("tok_unreachable", "authorize", False, "GATEWAY_UNREACHABLE"),
+        ("tok_slow_0.01", "authorize", True, ""),
+        ("tok_refund_slow_0.01", "refund", True, ""),
+        ("tok_slow_forever", "authorize", False, "PAYMENT_DECLINED"),
+        ("tok_slow_nan", "authorize", False, "PAYMENT_DECLINED"),
         ("something_else", "authorize", False, "PAYMENT_DECLINED"),
     ],
 )
@@ -90,6 +95,73 @@ def test_test_gateway_answers_a_repeated_key_without_moving_money_again():
     )
     assert first == second
     assert first.amount_cents == 50
+
+
+def _test_authorize(gateway, token: str, key: str = "k"):
+    return gateway_adapter_for(gateway).authorize(
+        amount_cents=100,
+        currency_code="EUR",
+        source=factories.TestPaymentFactory.build(token=token),
+        idempotency_key=key,
+        transaction=NO_TRANSACTION,
+    )
+
+
+def test_test_gateway_slow_token_answers_after_its_seconds():
+    gateway = factories.PaymentGatewayFactory.create(timeout_ms=5000)
+    started = time.monotonic()
+    result = _test_authorize(gateway, "tok_slow_0.3")
+    assert 0.3 <= time.monotonic() - started < 3
+    assert result.succeeded
+
+
+def test_test_gateway_slower_than_the_deadline_times_out_at_the_deadline():
+    gateway = factories.PaymentGatewayFactory.create(timeout_ms=200)
+    started = time.monotonic()
+    result = _test_authorize(gateway, "tok_slow_600")
+    assert 0.2 <= time.monotonic() - started < 3, "waits the deadline, not ten minutes"
+    assert result.error_code == "GATEWAY_TIMEOUT"
+
+
+def test_test_gateway_slow_token_is_capped_by_the_deadline_setting(settings):
+    settings.OMS_GATEWAY_TIMEOUT_SECONDS = 0.2
+    gateway = factories.PaymentGatewayFactory.create(timeout_ms=30_000)
+    started = time.monotonic()
+    assert _test_authorize(gateway, "tok_slow_600").error_code == "GATEWAY_TIMEOUT"
+    assert time.monotonic() - started < 3
+
+
+@pytest.mark.parametrize("token", ["tok_timeout", "tok_slow_600"])
+def test_test_gateway_timeout_happened_there_so_a_retry_with_the_key_succeeds(token):
+    """A timeout is a lost answer, not a refusal: the gateway did authorize, and a retry with
+    the same idempotency key gets that authorization without a second one."""
+    gateway = factories.PaymentGatewayFactory.create(timeout_ms=200)
+    assert _test_authorize(gateway, token).error_code == "GATEWAY_TIMEOUT"
+    started = time.monotonic()
+    retry = _test_authorize(gateway, token)
+    assert time.monotonic() - started < 0.1, "answered from the record"
+    assert retry.succeeded
+    assert retry.gateway_transaction_id == "test_authorize_k"
+    assert _test_authorize(gateway, token, key="another").error_code == "GATEWAY_TIMEOUT"
+
+
+def test_test_gateway_unreachable_never_saw_the_call_so_a_retry_is_unreachable_again():
+    gateway = factories.PaymentGatewayFactory.create()
+    assert _test_authorize(gateway, "tok_unreachable").error_code == "GATEWAY_UNREACHABLE"
+    assert _test_authorize(gateway, "tok_unreachable").error_code == "GATEWAY_UNREACHABLE"
+    assert len(TestGateway.calls) == 2
+
+
+def test_authorization_slower_than_the_deadline_is_a_failed_transaction():
+    checkout = make_checkout(
+        token="tok_authorize_slow_600",
+        payment_gateway=factories.PaymentGatewayFactory.create(timeout_ms=200),
+    )
+    started = time.monotonic()
+    authorization = checkout.authorize(1500)
+    assert time.monotonic() - started < 3
+    assert authorization.status == "failed"
+    assert authorization.error_code == "GATEWAY_TIMEOUT"
 
 
 # --- manual gateway ---------------------------------------------------------------------------
