@@ -18,6 +18,13 @@ key it has seen with its first answer, without moving money again. It answers 2x
     {"success": false, "data": {"error": {"code": "...", "message": "..."}}}
 
 (`amount_cents` of an authorization may be lower than asked: a partial authorization).
+
+`lookup` POSTs the same signed document (same `meta`, same `Idempotency-Key`: the key asked
+about) to `lookup_url`, asking what became of that earlier call. The endpoint answers 2xx with
+the answer it gave (or would have given) to that key, as above, or `{"found": false}` when it
+never saw the key. Only that explicit body means "never saw it": no `lookup_url`, a timeout, a
+non-2xx status (a 404 included: a wrong URL must not read as "never happened") or any other
+body raises `GatewayLookupFailed`, as nothing can be concluded from it.
 A call has one deadline in all, connect to last byte (`base.gateway_deadline_seconds`: the
 gateway's `timeout_ms`, at most `OMS_GATEWAY_TIMEOUT_SECONDS`), and an answer of at most
 `MAX_RESPONSE_BYTES`. A timeout, a connection failure, a non-2xx status, a larger answer or a
@@ -42,7 +49,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from payments import errors
-from payments.gateways.base import GatewayResult, gateway_deadline_seconds
+from payments.gateways.base import OPERATIONS, GatewayResult, gateway_deadline_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Buffer
@@ -129,13 +136,37 @@ class ExternalGateway:
         idempotency_key: str,
         transaction: Transaction,
     ) -> GatewayResult:
+        answer = self._send(
+            url,
+            endpoint=operation,
+            operation=operation,
+            source=source,
+            idempotency_key=idempotency_key,
+            transaction=transaction,
+        )
+        if isinstance(answer, GatewayResult):
+            return answer
+        return _parse(answer.body, operation=operation, amount_cents=amount_cents)
+
+    def _send(
+        self,
+        url: str,
+        *,
+        endpoint: str,
+        operation: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> HttpAnswer | GatewayResult:
+        """POST the signed document of `operation` to the `endpoint` URL: its 2xx answer, or
+        why there is none as a failed result."""
         if not url:
             return GatewayResult.failure(
-                errors.GATEWAY_NOT_CONFIGURED, f"The external gateway has no {operation} URL."
+                errors.GATEWAY_NOT_CONFIGURED, f"The external gateway has no {endpoint} URL."
             )
         if not url.startswith(("https://", "http://")):
             return GatewayResult.failure(
-                errors.GATEWAY_NOT_CONFIGURED, f"The {operation} URL is not an http(s) URL."
+                errors.GATEWAY_NOT_CONFIGURED, f"The {endpoint} URL is not an http(s) URL."
             )
         document = transaction_payload(transaction, source)
         # In the signed body too (headers are not signed): a retry of this attempt sends the
@@ -153,31 +184,66 @@ class ExternalGateway:
         try:
             answer = http_post(url, body=body, headers=headers, timeout=timeout)
         except TimeoutError:
-            return _timeout(operation, timeout)
+            return _timeout(endpoint, timeout)
         except ResponseTooLarge:
             return GatewayResult.failure(
                 errors.GATEWAY_INVALID_RESPONSE,
-                f"The {operation} endpoint answered with more than {MAX_RESPONSE_BYTES} bytes.",
+                f"The {endpoint} endpoint answered with more than {MAX_RESPONSE_BYTES} bytes.",
             )
         except OSError as exc:  # refused, reset half-way, DNS, TLS, and friends
             return GatewayResult.failure(
                 errors.GATEWAY_UNREACHABLE,
-                f"The {operation} endpoint could not be reached.",
+                f"The {endpoint} endpoint could not be reached.",
                 str(exc)[:1000],
             )
         except http.client.HTTPException as exc:  # not HTTP, or cut short
             return GatewayResult.failure(
                 errors.GATEWAY_INVALID_RESPONSE,
-                f"The {operation} endpoint did not answer with valid HTTP.",
+                f"The {endpoint} endpoint did not answer with valid HTTP.",
                 repr(exc)[:1000],
             )
         if not 200 <= answer.status < 300:
             return GatewayResult.failure(
                 errors.GATEWAY_ERROR,
-                f"The {operation} endpoint answered HTTP {answer.status}.",
+                f"The {endpoint} endpoint answered HTTP {answer.status}.",
                 _snippet(answer.body),
             )
-        return _parse(answer.body, operation=operation, amount_cents=amount_cents)
+        return answer
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, transaction: Transaction
+    ) -> GatewayResult | None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"not a gateway operation: {operation!r}")
+        answer = self._send(
+            self.gateway.lookup_url,
+            endpoint="lookup",
+            operation=operation,
+            source=transaction.payment_source,
+            idempotency_key=idempotency_key,
+            transaction=transaction,
+        )
+        if isinstance(answer, GatewayResult):
+            raise errors.GatewayLookupFailed(
+                answer.message, code=answer.error_code, error_detail=answer.error_detail
+            )
+        try:
+            document = json.loads(answer.body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and document.get("found") is False:
+            return None
+        result = _parse(
+            answer.body,
+            operation=operation,
+            amount_cents=transaction.amount_cents,
+            endpoint="lookup",
+        )
+        if result.error_code == errors.GATEWAY_INVALID_RESPONSE:
+            raise errors.GatewayLookupFailed(
+                result.message, code=result.error_code, error_detail=result.error_detail
+            )
+        return result
 
     def authorize(
         self,
@@ -262,11 +328,11 @@ def _snippet(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")[:1000]
 
 
-def _parse(raw: bytes, *, operation: str, amount_cents: int) -> GatewayResult:
+def _parse(raw: bytes, *, operation: str, amount_cents: int, endpoint: str = "") -> GatewayResult:
     def invalid(why: str) -> GatewayResult:
         return GatewayResult.failure(
             errors.GATEWAY_INVALID_RESPONSE,
-            f"The {operation} endpoint answered with an invalid body: {why}.",
+            f"The {endpoint or operation} endpoint answered with an invalid body: {why}.",
             _snippet(raw),
         )
 

@@ -27,6 +27,15 @@ Like a real gateway, a repeated idempotency key returns what the gateway recorde
 without moving money again: the retry of a `timeout` succeeds, as the operation did happen.
 Every call is logged in `TestGateway.calls` (process-wide, thread-safe) so tests can count how
 often money was asked to move.
+
+`lookup` answers from the same record (the last column above): the first answer to the key
+(`tok_timeout`, `tok_slow_*`: the success the caller never heard; `tok_declined`: the decline),
+or None for a key the gateway never saw (never sent, `tok_unreachable`, or sent to another
+process: the record is per process). `tok_lookup_timeout` and `tok_lookup_unreachable` make the
+lookup itself fail (`GatewayLookupFailed`), their operations succeed. Lookups are logged in
+`TestGateway.lookups`. To simulate a process that died after the gateway did the operation,
+stop the services from settling (or call the adapter directly with the pending transaction's
+id); for one that died before calling, stop them from calling.
 """
 
 from __future__ import annotations
@@ -38,13 +47,24 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from payments import errors
-from payments.gateways.base import GatewayResult, gateway_deadline_seconds
+from payments.gateways.base import OPERATIONS, GatewayResult, gateway_deadline_seconds
 
 if TYPE_CHECKING:
     from payments.models import PaymentGateway, PaymentSourceModel, Transaction
 
-OPERATIONS = ("authorize", "capture", "void", "refund")
 SIMULATED_TIMEOUT_SECONDS = 0.005
+LOOKUP_FAILURES = {
+    "timeout": (errors.GATEWAY_TIMEOUT, "The test gateway's lookup did not answer in time"),
+    "unreachable": (errors.GATEWAY_UNREACHABLE, "The test gateway's lookup could not be reached"),
+}
+
+
+@dataclass(frozen=True)
+class TestGatewayLookup:
+    __test__ = False
+
+    operation: str
+    idempotency_key: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +82,7 @@ def _outcome_for(token: str, operation: str) -> str:
     name = token.removeprefix("tok_") if token.startswith("tok_") else ""
     if name == "partial":
         return "partial" if operation == "authorize" else "success"
-    for prefix in OPERATIONS:
+    for prefix in (*OPERATIONS, "lookup"):
         if name.startswith(f"{prefix}_"):
             return name.removeprefix(f"{prefix}_") if prefix == operation else "success"
     return name or "unknown"
@@ -83,6 +103,7 @@ class TestGateway:
     __test__ = False  # not a pytest test class, whatever its name
 
     calls: ClassVar[list[TestGatewayCall]] = []
+    lookups: ClassVar[list[TestGatewayLookup]] = []
     _answers: ClassVar[dict[str, GatewayResult]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -93,6 +114,7 @@ class TestGateway:
     def reset(cls) -> None:
         with cls._lock:
             cls.calls.clear()
+            cls.lookups.clear()
             cls._answers.clear()
 
     @classmethod
@@ -231,3 +253,18 @@ class TestGateway:
             source=source,
             idempotency_key=idempotency_key,
         )
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, transaction: Transaction
+    ) -> GatewayResult | None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"not a gateway operation: {operation!r}")
+        token = transaction.payment_source.gateway_token
+        with self._lock:
+            self.lookups.append(TestGatewayLookup(operation, idempotency_key))
+            recorded = self._answers.get(f"{operation}:{idempotency_key}")
+        name = token.removeprefix("tok_lookup_") if token.startswith("tok_lookup_") else ""
+        if name in LOOKUP_FAILURES:
+            code, message = LOOKUP_FAILURES[name]
+            raise errors.GatewayLookupFailed(message, code=code)
+        return recorded

@@ -15,7 +15,8 @@ from typing import Any, cast
 
 import pytest
 
-from payments.gateways import gateway_adapter_for
+from payments import errors, services
+from payments.gateways import GatewayResult, gateway_adapter_for
 from payments.gateways.external import MAX_RESPONSE_BYTES, SIGNATURE_HEADER, payload_signature
 from payments.gateways.test import TestGateway
 from payments.models import PaymentSourceType, Transaction
@@ -560,3 +561,204 @@ def test_external_gateway_without_the_url_is_not_configured(merchant, external):
 def test_payload_signature_is_base64_hmac_sha256():
     expected = base64.b64encode(hmac.new(b"s3cret", b"{}", hashlib.sha256).digest()).decode()
     assert payload_signature(b"{}", "s3cret") == expected
+
+
+# --- lookup: what became of a call whose answer was never recorded ----------------------------
+
+
+def _lookup(transaction: Transaction, operation: str = "authorize") -> GatewayResult | None:
+    return gateway_adapter_for(transaction.payment_gateway).lookup(
+        operation=operation, idempotency_key=transaction.pk, transaction=transaction
+    )
+
+
+def _died_after_the_call(monkeypatch, authorize):
+    """The gateway answered, then the process died before recording it: still pending."""
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_settle", lambda txn, result, actor: txn)
+        authorization = authorize()
+    assert authorization.status == "pending"
+    return authorization
+
+
+def _died_before_the_call(monkeypatch, authorize):
+    """The process died after reserving, before the gateway heard of it: still pending."""
+    with monkeypatch.context() as patch:
+        patch.setattr(services, "_settle", lambda txn, result, actor: txn)
+        patch.setattr(services, "_gateway_call", lambda txn: GatewayResult(succeeded=True))
+        authorization = authorize()
+    assert authorization.status == "pending"
+    return authorization
+
+
+def test_manual_lookup_answers_what_the_call_answers(monkeypatch):
+    """Nothing outside happened or can be asked: a pending wire transfer was accepted."""
+    order = factories.OrderFactory.create()
+    method = factories.PaymentMethodFactory.create(
+        market=order.market,
+        payment_gateway=factories.ManualGatewayFactory.create(),
+        payment_source_type=PaymentSourceType.WIRE_TRANSFERS,
+    )
+    wire = factories.WireTransferFactory.create(order=order)
+    authorization = _died_before_the_call(
+        monkeypatch,
+        lambda: payment_authorize(
+            order=order, payment_method=method, payment_source=wire, amount_cents=500, actor=ACTOR
+        ),
+    )
+    found = _lookup(authorization)
+    assert found is not None
+    assert found.succeeded
+    assert found == gateway_adapter_for(authorization.payment_gateway).authorize(
+        amount_cents=500,
+        currency_code="EUR",
+        source=wire,
+        idempotency_key=authorization.pk,
+        transaction=authorization,
+    )
+    assert _lookup(authorization, "refund") == GatewayResult(
+        True, f"manual-refund-{authorization.pk}", "Accepted: settled out of band"
+    )
+
+
+def test_test_gateway_lookup_finds_what_it_did_for_a_process_that_died(checkout, monkeypatch):
+    authorization = _died_after_the_call(monkeypatch, lambda: checkout.authorize(1500))
+    found = _lookup(authorization)
+    assert found is not None
+    assert found.succeeded
+    assert found.gateway_transaction_id == f"test_authorize_{authorization.pk}"
+    assert _lookup(authorization, "capture") is None, "a call it did not get"
+    assert [(call.operation, call.idempotency_key) for call in TestGateway.lookups] == [
+        ("authorize", authorization.pk),
+        ("capture", authorization.pk),
+    ]
+    assert len(TestGateway.calls_of("authorize")) == 1, "a lookup moves no money"
+
+
+def test_test_gateway_lookup_never_saw_a_call_that_was_never_sent(checkout, monkeypatch):
+    authorization = _died_before_the_call(monkeypatch, lambda: checkout.authorize(1500))
+    assert _lookup(authorization) is None
+    assert TestGateway.calls == []
+
+
+@pytest.mark.parametrize(
+    ("token", "heard", "found"),
+    [
+        ("tok_timeout", "GATEWAY_TIMEOUT", (True, "")),
+        ("tok_declined", "PAYMENT_DECLINED", (False, "PAYMENT_DECLINED")),
+        ("tok_insufficient_funds", "INSUFFICIENT_FUNDS", (False, "INSUFFICIENT_FUNDS")),
+        ("tok_unreachable", "GATEWAY_UNREACHABLE", None),
+    ],
+)
+def test_test_gateway_lookup_after_a_failed_call(token, heard, found):
+    """What the caller heard and what the gateway did differ exactly for a lost answer."""
+    authorization = make_checkout(token=token).authorize(1500)
+    assert authorization.error_code == heard
+    result = _lookup(authorization)
+    assert (result if result is None else (result.succeeded, result.error_code)) == found
+
+
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [("tok_lookup_timeout", "GATEWAY_TIMEOUT"), ("tok_lookup_unreachable", "GATEWAY_UNREACHABLE")],
+)
+def test_test_gateway_lookup_that_cannot_tell_raises(token, code):
+    authorization = make_checkout(token=token).authorize(1500)
+    assert authorization.succeeded, "only the lookup fails"
+    with pytest.raises(errors.GatewayLookupFailed) as failure:
+        _lookup(authorization)
+    assert failure.value.code == code
+
+
+@pytest.mark.parametrize("gateway_type", ["manual", "test", "external"])
+def test_lookup_of_something_else_than_an_operation_is_a_programming_error(gateway_type):
+    gateway = factories.PaymentGatewayFactory.build(type=gateway_type)
+    with pytest.raises(ValueError, match="not a gateway operation"):
+        gateway_adapter_for(gateway).lookup(
+            operation="_capture", idempotency_key="k", transaction=NO_TRANSACTION
+        )
+
+
+@pytest.fixture
+def external_lookup(merchant, external):
+    gateway = external[0]
+    gateway.lookup_url = f"{merchant.base_url}/lookup"
+    gateway.save(update_fields=["lookup_url"])
+    return external
+
+
+def test_external_lookup_posts_the_signed_call_and_finds_it(merchant, external_lookup, monkeypatch):
+    _, _, _, authorize = external_lookup
+    authorization = _died_after_the_call(monkeypatch, lambda: authorize(1000))
+    merchant.endpoints["/lookup"] = Endpoint(
+        body={"success": True, "data": {"transaction_token": "tt/authorize", "amount_cents": 800}}
+    )
+    found = _lookup(authorization)
+    assert found is not None
+    assert found.succeeded
+    assert (found.gateway_transaction_id, found.token, found.amount_cents) == (
+        "tt/authorize",
+        "tt/authorize",
+        800,
+    )
+    call, lookup = merchant.requests
+    assert lookup["path"] == "/lookup"
+    assert lookup["signed"]
+    assert lookup["idempotency_key"] == call["idempotency_key"] == authorization.pk
+    assert lookup["payload"] == call["payload"], "the same document, asked about"
+    assert lookup["payload"]["meta"] == {
+        "operation": "authorize",
+        "idempotency_key": authorization.pk,
+    }
+
+
+def test_external_lookup_of_a_call_it_never_saw(merchant, external_lookup, monkeypatch):
+    authorization = _died_before_the_call(monkeypatch, external_lookup[3])
+    merchant.endpoints["/lookup"] = Endpoint(body={"found": False})
+    assert _lookup(authorization) is None
+    assert [request["path"] for request in merchant.requests] == ["/lookup"]
+
+
+def test_external_lookup_of_a_declined_call(merchant, external_lookup):
+    merchant.endpoints["/authorize"] = merchant.endpoints["/lookup"] = Endpoint(
+        body={"success": False, "data": {"error": {"code": "DO_NOT_HONOR", "message": "No"}}}
+    )
+    authorization = external_lookup[3]()
+    found = _lookup(authorization)
+    assert found is not None
+    assert (found.succeeded, found.error_code, found.error_detail) == (
+        False,
+        "PAYMENT_DECLINED",
+        "DO_NOT_HONOR",
+    )
+
+
+def test_external_lookup_without_a_lookup_url_cannot_tell(merchant, external):
+    authorization = external[3]()
+    with pytest.raises(errors.GatewayLookupFailed) as failure:
+        _lookup(authorization)
+    assert failure.value.code == "GATEWAY_NOT_CONFIGURED"
+    assert [request["path"] for request in merchant.requests] == ["/authorize"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "code"),
+    [
+        (Endpoint(status=404, body={"found": False}), "GATEWAY_ERROR"),
+        (Endpoint(status=500, body=b"oops"), "GATEWAY_ERROR"),
+        (Endpoint(body={"found": True}), "GATEWAY_INVALID_RESPONSE"),
+        (Endpoint(body=b"not json"), "GATEWAY_INVALID_RESPONSE"),
+        (Endpoint(hang=True), "GATEWAY_TIMEOUT"),
+    ],
+    ids=["404-is-not-never-saw-it", "500", "no-answer", "not-json", "hangs"],
+)
+def test_external_lookup_that_cannot_tell_raises(merchant, external_lookup, endpoint, code):
+    gateway, _, _, authorize = external_lookup
+    authorization = authorize()
+    _with_timeout_ms(gateway, 1000)
+    merchant.endpoints["/lookup"] = endpoint
+    started = time.monotonic()
+    with pytest.raises(errors.GatewayLookupFailed) as failure:
+        _lookup(authorization)
+    assert time.monotonic() - started < 3
+    assert failure.value.code == code
