@@ -395,14 +395,16 @@ def http_post(url: str, *, body: bytes, headers: dict[str, str], timeout: float)
     hold the worker for as long as it likes: every step (connect, send, each read of the status
     line, the headers and the body) gets only what is left of one monotonic deadline, and a
     step that starts past it raises `TimeoutError`. No proxies, no redirects: the merchant's URL
-    is called as configured. (Name resolution is the one step the deadline cannot cut short.)
+    is called as configured. (Name resolution is not bounded, and the TCP connect and a TLS
+    handshake each get the whole `timeout`: past the deadline after them, nothing is sent.)
     """
     deadline = time.monotonic() + timeout
     parts = urllib.parse.urlsplit(url)
     connection_class = (
         http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     )
-    connection = connection_class(parts.hostname or "", parts.port, timeout=timeout)
+    # host[:port] as written ([::1]:8443 included) for http.client to parse, without userinfo
+    connection = connection_class(parts.netloc.rpartition("@")[2], timeout=timeout)
     # http.client builds its response with `response_class(sock, method=...)`: give it one
     # that reads through the deadline.
     connection.response_class = functools.partial(  # type: ignore[assignment]
