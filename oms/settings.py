@@ -156,6 +156,10 @@ REST_FRAMEWORK = {
 # --- the product ----------------------------------------------------------------------------
 OMS_ORGANIZATION_DOMAIN = os.environ.get("OMS_ORGANIZATION_DOMAIN", "commercelayer.io")
 OMS_DEFAULT_LOCALE = os.environ.get("OMS_DEFAULT_LOCALE", "en")
+# The longest one payment gateway call may take, in seconds, from connecting to the last byte of
+# the answer (a gateway's own `timeout_ms` can only shorten it): a slow or dripping gateway
+# cannot hold a worker longer than this. A call past it fails as GATEWAY_TIMEOUT.
+OMS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("OMS_GATEWAY_TIMEOUT_SECONDS", "10"))
 
 LOGGING = {
     "version": 1,

@@ -53,6 +53,7 @@ class PaymentGatewayAdmin(ServiceModelAdmin):
                     "void_url",
                     "refund_url",
                     "token_url",
+                    "lookup_url",
                     "timeout_ms",
                     "shared_secret",
                 ),

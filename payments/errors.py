@@ -95,6 +95,19 @@ class PaymentTransitionNotAllowed(TransitionNotAllowed):
     code = "TRANSITION_NOT_ALLOWED"
 
 
+class GatewayLookupFailed(PaymentError):
+    """A gateway lookup could not tell what became of a call: not configured, or it timed out,
+    could not be reached or answered something else than a known or an unknown call. `code`
+    is one of the gateway failure codes (`GATEWAY_NOT_CONFIGURED`, `GATEWAY_TIMEOUT`, ...).
+    The call may or may not have happened: nothing can be concluded from it."""
+
+    status = 502
+
+    def __init__(self, detail: str, *, code: str, error_detail: str = ""):
+        super().__init__(detail, code=code)
+        self.error_detail = error_detail
+
+
 class PaymentFailed(PaymentError):
     """A gateway call failed; `code` is the failed transaction's `error_code`."""
 

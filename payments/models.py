@@ -72,6 +72,13 @@ class PaymentGateway(Resource):
     void_url = models.URLField(max_length=2048, blank=True, default="")
     refund_url = models.URLField(max_length=2048, blank=True, default="")
     token_url = models.URLField(max_length=2048, blank=True, default="")
+    lookup_url = models.URLField(
+        max_length=2048,
+        blank=True,
+        default="",
+        help_text="Asked what became of an earlier call (by its idempotency key) whose answer "
+        "was never recorded here. Empty: such a call cannot be looked up.",
+    )
     shared_secret = models.CharField(
         max_length=128, default=new_gateway_shared_secret, editable=False
     )

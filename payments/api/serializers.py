@@ -71,7 +71,14 @@ class PaymentMethodSerializer(ResourceSerializer):
 
 
 GATEWAY_FIELDS = ("name", "force_payments", "disabled_at", "_disable", "_enable")
-EXTERNAL_URLS = ("authorize_url", "capture_url", "void_url", "refund_url", "token_url")
+EXTERNAL_URLS = (
+    "authorize_url",
+    "capture_url",
+    "void_url",
+    "refund_url",
+    "token_url",
+    "lookup_url",
+)
 
 
 class PaymentGatewaySerializer(ResourceSerializer):

@@ -1,9 +1,10 @@
 """The one small interface every payment gateway adapter implements.
 
-Adding Stripe or Adyen means one more class with these four methods and one more entry in
-`payments.gateways.ADAPTERS`; nothing in orders changes. Adapters only talk to their gateway:
-they never write to the database and never raise for a refused payment, they answer with a
-`GatewayResult` (an unexpected exception is turned into a failed result by the services).
+Adding Stripe or Adyen means one more class with these methods (four that move money and
+`lookup`) and one more entry in `payments.gateways.ADAPTERS`; nothing in orders changes.
+Adapters only talk to their gateway: they never write to the database and never raise for a
+refused payment, they answer with a `GatewayResult` (an unexpected exception is turned into a
+failed result by the services).
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from django.conf import settings
+
 if TYPE_CHECKING:
     from payments.models import PaymentGateway, PaymentSourceModel, Transaction
+
+
+OPERATIONS = ("authorize", "capture", "void", "refund")
+"""The adapter methods that move money, by name (`operation` of `lookup`)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,12 @@ class GatewayResult:
         return cls(
             succeeded=False, error_code=error_code, message=message, error_detail=error_detail
         )
+
+
+def gateway_deadline_seconds(gateway: PaymentGateway) -> float:
+    """How long one call to `gateway` may take in all: its own `timeout_ms`, never more than
+    `OMS_GATEWAY_TIMEOUT_SECONDS` (the ceiling that keeps a worker from being held)."""
+    return min(gateway.timeout_ms / 1000, settings.OMS_GATEWAY_TIMEOUT_SECONDS)
 
 
 class PaymentGatewayAdapter(Protocol):
@@ -79,6 +92,25 @@ class PaymentGatewayAdapter(Protocol):
         idempotency_key: str,
         transaction: Transaction,
     ) -> GatewayResult: ...
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, transaction: Transaction
+    ) -> GatewayResult | None:
+        """What became of an earlier `operation` (one of `OPERATIONS`) sent with
+        `idempotency_key` for `transaction` (the pending row; adapters only read it). For a
+        recovery that finds a transaction still pending after its process died. Moves no money.
+
+        - a succeeded `GatewayResult` (`gateway_transaction_id`, `token`, `amount_cents` as the
+          call would have answered): the gateway did it;
+        - a failed `GatewayResult` (`PAYMENT_DECLINED`, `INSUFFICIENT_FUNDS`): the gateway
+          refused it, nothing moved;
+        - `None`: the gateway has no record of that key, it never saw the call;
+        - raises `payments.errors.GatewayLookupFailed` when it cannot tell (no lookup
+          configured, timeout, unreachable, a bad answer). The call may have happened: keep the
+          transaction pending and ask again later, or re-send `operation` with the *same*
+          idempotency key (the gateway answers a known key without moving money twice).
+        """
+        ...
 
 
 class AdapterFactory(Protocol):

@@ -7,37 +7,59 @@ For each operation the gateway POSTs a JSON:API document to the URL configured f
   with `amount_cents`, `currency_code`, `number` and its relationships;
 - `included` carries the order, the external payment (with `payment_source_token`) and, for a
   capture, void or refund, the transaction it refers to (with its `token`);
+- `meta` is `{"operation": "authorize", "idempotency_key": "<transaction id>"}`;
 
 signed with `X-CommerceLayer-Signature: base64(HMAC-SHA256(raw body, shared_secret))` and sent
-with an `Idempotency-Key` header. The endpoint answers 2xx with
+with the same key in an `Idempotency-Key` header. The key is the transaction's id, so a retry of
+the same attempt (after a timeout, by a recovery) sends the same key: the endpoint must answer a
+key it has seen with its first answer, without moving money again. It answers 2xx with
 
     {"success": true, "data": {"transaction_token": "...", "amount_cents": 1000}}
     {"success": false, "data": {"error": {"code": "...", "message": "..."}}}
 
 (`amount_cents` of an authorization may be lower than asked: a partial authorization).
-A timeout, a connection failure, a non-2xx status or a body that is not such JSON is a failed
-transaction with a stable `error_code` (`GATEWAY_TIMEOUT`, `GATEWAY_UNREACHABLE`,
-`GATEWAY_ERROR`, `GATEWAY_INVALID_RESPONSE`), never an exception.
+
+`lookup` POSTs the same signed document (same `meta`, same `Idempotency-Key`: the key asked
+about) to `lookup_url`, asking what became of that earlier call. The endpoint answers 2xx with
+the answer it gave (or would have given) to that key, as above, or `{"found": false}` when it
+never saw the key. Only that explicit body means "never saw it": no `lookup_url`, a timeout, a
+non-2xx status (a 404 included: a wrong URL must not read as "never happened") or any other
+body raises `GatewayLookupFailed`, as nothing can be concluded from it.
+A call has one deadline in all, connect to last byte (`base.gateway_deadline_seconds`: the
+gateway's `timeout_ms`, at most `OMS_GATEWAY_TIMEOUT_SECONDS`), and an answer of at most
+`MAX_RESPONSE_BYTES`. A timeout, a connection failure, a non-2xx status, a larger answer or a
+body that is not such JSON is a failed transaction with a stable `error_code`
+(`GATEWAY_TIMEOUT`, `GATEWAY_UNREACHABLE`, `GATEWAY_ERROR`, `GATEWAY_INVALID_RESPONSE`), never
+an exception.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import http.client
+import io
 import json
-import urllib.error
-import urllib.request
-from typing import TYPE_CHECKING, Any
+import socket
+import time
+import urllib.parse
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from payments import errors
-from payments.gateways.base import GatewayResult
+from payments.gateways.base import OPERATIONS, GatewayResult, gateway_deadline_seconds
 
 if TYPE_CHECKING:
+    from collections.abc import Buffer
+
     from payments.models import PaymentGateway, PaymentSourceModel, Transaction
 
 SIGNATURE_HEADER = "X-CommerceLayer-Signature"
 MAX_RESPONSE_BYTES = 1024 * 1024
+ERROR_BODY_BYTES = 2000  # of a non-2xx answer, kept for people (`error_detail`)
+READ_CHUNK_BYTES = 64 * 1024
 
 
 def payload_signature(body: bytes, shared_secret: str) -> str:
@@ -114,54 +136,114 @@ class ExternalGateway:
         idempotency_key: str,
         transaction: Transaction,
     ) -> GatewayResult:
+        answer = self._send(
+            url,
+            endpoint=operation,
+            operation=operation,
+            source=source,
+            idempotency_key=idempotency_key,
+            transaction=transaction,
+        )
+        if isinstance(answer, GatewayResult):
+            return answer
+        return _parse(answer.body, operation=operation, amount_cents=amount_cents)
+
+    def _send(
+        self,
+        url: str,
+        *,
+        endpoint: str,
+        operation: str,
+        source: PaymentSourceModel,
+        idempotency_key: str,
+        transaction: Transaction,
+    ) -> HttpAnswer | GatewayResult:
+        """POST the signed document of `operation` to the `endpoint` URL: its 2xx answer, or
+        why there is none as a failed result."""
         if not url:
             return GatewayResult.failure(
-                errors.GATEWAY_NOT_CONFIGURED, f"The external gateway has no {operation} URL."
+                errors.GATEWAY_NOT_CONFIGURED, f"The external gateway has no {endpoint} URL."
             )
         if not url.startswith(("https://", "http://")):
             return GatewayResult.failure(
-                errors.GATEWAY_NOT_CONFIGURED, f"The {operation} URL is not an http(s) URL."
+                errors.GATEWAY_NOT_CONFIGURED, f"The {endpoint} URL is not an http(s) URL."
             )
-        body = json.dumps(transaction_payload(transaction, source), separators=(",", ":")).encode()
-        request = urllib.request.Request(  # noqa: S310 (scheme checked above)
-            url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                SIGNATURE_HEADER: payload_signature(body, self.gateway.shared_secret),
-                "Idempotency-Key": idempotency_key,
-                "User-Agent": "oms-external-gateway/1",
-            },
-        )
-        timeout = self.gateway.timeout_ms / 1000
+        document = transaction_payload(transaction, source)
+        # In the signed body too (headers are not signed): a retry of this attempt sends the
+        # same key, so the endpoint can answer it without moving money twice.
+        document["meta"] = {"operation": operation, "idempotency_key": idempotency_key}
+        body = json.dumps(document, separators=(",", ":")).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            SIGNATURE_HEADER: payload_signature(body, self.gateway.shared_secret),
+            "Idempotency-Key": idempotency_key,
+            "User-Agent": "oms-external-gateway/1",
+        }
+        timeout = gateway_deadline_seconds(self.gateway)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                raw = response.read(MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as exc:
-            return GatewayResult.failure(
-                errors.GATEWAY_ERROR,
-                f"The {operation} endpoint answered HTTP {exc.code}.",
-                _snippet(exc.read(2000)),
-            )
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                return _timeout(operation, timeout)
-            return GatewayResult.failure(
-                errors.GATEWAY_UNREACHABLE,
-                f"The {operation} endpoint could not be reached.",
-                str(exc.reason)[:1000],
-            )
+            answer = http_post(url, body=body, headers=headers, timeout=timeout)
         except TimeoutError:
-            return _timeout(operation, timeout)
-        except OSError as exc:  # connection reset half-way, and friends
+            return _timeout(endpoint, timeout)
+        except ResponseTooLarge:
+            return GatewayResult.failure(
+                errors.GATEWAY_INVALID_RESPONSE,
+                f"The {endpoint} endpoint answered with more than {MAX_RESPONSE_BYTES} bytes.",
+            )
+        except OSError as exc:  # refused, reset half-way, DNS, TLS, and friends
             return GatewayResult.failure(
                 errors.GATEWAY_UNREACHABLE,
-                f"The {operation} endpoint could not be reached.",
+                f"The {endpoint} endpoint could not be reached.",
                 str(exc)[:1000],
             )
-        return _parse(raw, operation=operation, amount_cents=amount_cents)
+        except http.client.HTTPException as exc:  # not HTTP, or cut short
+            return GatewayResult.failure(
+                errors.GATEWAY_INVALID_RESPONSE,
+                f"The {endpoint} endpoint did not answer with valid HTTP.",
+                repr(exc)[:1000],
+            )
+        if not 200 <= answer.status < 300:
+            return GatewayResult.failure(
+                errors.GATEWAY_ERROR,
+                f"The {endpoint} endpoint answered HTTP {answer.status}.",
+                _snippet(answer.body),
+            )
+        return answer
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, transaction: Transaction
+    ) -> GatewayResult | None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"not a gateway operation: {operation!r}")
+        answer = self._send(
+            self.gateway.lookup_url,
+            endpoint="lookup",
+            operation=operation,
+            source=transaction.payment_source,
+            idempotency_key=idempotency_key,
+            transaction=transaction,
+        )
+        if isinstance(answer, GatewayResult):
+            raise errors.GatewayLookupFailed(
+                answer.message, code=answer.error_code, error_detail=answer.error_detail
+            )
+        try:
+            document = json.loads(answer.body)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and document.get("found") is False:
+            return None
+        result = _parse(
+            answer.body,
+            operation=operation,
+            amount_cents=transaction.amount_cents,
+            endpoint="lookup",
+        )
+        if result.error_code == errors.GATEWAY_INVALID_RESPONSE:
+            raise errors.GatewayLookupFailed(
+                result.message, code=result.error_code, error_detail=result.error_detail
+            )
+        return result
 
     def authorize(
         self,
@@ -246,11 +328,11 @@ def _snippet(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")[:1000]
 
 
-def _parse(raw: bytes, *, operation: str, amount_cents: int) -> GatewayResult:
+def _parse(raw: bytes, *, operation: str, amount_cents: int, endpoint: str = "") -> GatewayResult:
     def invalid(why: str) -> GatewayResult:
         return GatewayResult.failure(
             errors.GATEWAY_INVALID_RESPONSE,
-            f"The {operation} endpoint answered with an invalid body: {why}.",
+            f"The {endpoint or operation} endpoint answered with an invalid body: {why}.",
             _snippet(raw),
         )
 
@@ -291,3 +373,109 @@ def _parse(raw: bytes, *, operation: str, amount_cents: int) -> GatewayResult:
         message=str(data.get("message", "Accepted"))[:500],
         amount_cents=authorized,
     )
+
+
+# --- one HTTP exchange within one deadline ------------------------------------------------------
+
+
+class ResponseTooLarge(Exception):
+    """The endpoint's 2xx answer is longer than `MAX_RESPONSE_BYTES`."""
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    body: bytes  # all of a 2xx body, the first `ERROR_BODY_BYTES` of any other
+
+
+def http_post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> HttpAnswer:
+    """POST `body` to `url` and read the whole answer within `timeout` seconds *in all*.
+
+    A socket timeout alone bounds each read, so an endpoint that drips one byte a second would
+    hold the worker for as long as it likes: every step (connect, send, each read of the status
+    line, the headers and the body) gets only what is left of one monotonic deadline, and a
+    step that starts past it raises `TimeoutError`. No proxies, no redirects: the merchant's URL
+    is called as configured. (Name resolution is not bounded, and the TCP connect and a TLS
+    handshake each get the whole `timeout`: past the deadline after them, nothing is sent.)
+    """
+    deadline = time.monotonic() + timeout
+    parts = urllib.parse.urlsplit(url)
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    # host[:port] as written ([::1]:8443 included) for http.client to parse, without userinfo
+    connection = connection_class(parts.netloc.rpartition("@")[2], timeout=timeout)
+    # http.client builds its response with `response_class(sock, method=...)`: give it one
+    # that reads through the deadline.
+    connection.response_class = functools.partial(  # type: ignore[assignment]
+        _DeadlineResponse, deadline=deadline
+    )
+    try:
+        connection.connect()
+        assert connection.sock is not None
+        connection.sock.settimeout(_remaining(deadline))
+        path = parts.path or "/"
+        connection.request(
+            "POST", f"{path}?{parts.query}" if parts.query else path, body=body, headers=headers
+        )
+        response = connection.getresponse()
+        succeeded = 200 <= response.status < 300
+        limit = MAX_RESPONSE_BYTES if succeeded else ERROR_BODY_BYTES
+        length = response.getheader("Content-Length", "")
+        if succeeded and length.isdigit() and int(length) > limit:
+            raise ResponseTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit and (chunk := response.read(READ_CHUNK_BYTES)):
+            chunks.append(chunk)
+            size += len(chunk)
+        if succeeded and size > limit:
+            raise ResponseTooLarge
+        return HttpAnswer(response.status, b"".join(chunks)[:limit])
+    finally:
+        connection.close()
+
+
+def _remaining(deadline: float) -> float:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise TimeoutError("the gateway call ran out of time")
+    return remaining
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket's bytes, each read given only what is left of the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        # The socket's own reader keeps it open until the response is done with it, even once
+        # the connection has let go of it (as http.client does for a `Connection: close` answer).
+        self._raw = sock.makefile("rb", buffering=0)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Buffer) -> int | None:
+        self._sock.settimeout(_remaining(self._deadline))
+        return self._raw.readinto(cast(Any, buffer))
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineSocket:
+    """What `HTTPResponse` asks of its socket: only `makefile("rb")`."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: socket.socket, *args: Any, deadline: float, **kwargs: Any) -> None:
+        super().__init__(cast(socket.socket, _DeadlineSocket(sock, deadline)), *args, **kwargs)

@@ -3,13 +3,18 @@
 Authorizing succeeds at once (the customer is told how to pay); captures, voids and refunds
 succeed at once too: the money itself is settled out of band, and the merchant records here
 what happened there.
+
+`lookup` answers every call as succeeded, with the id the call itself answers: nothing outside
+happened or can be asked about, so a pending manual transaction was accepted as soon as it was
+asked for, and completing it is what the merchant asked (the money, if any, is still settled
+by hand, as for any manual transaction).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from payments.gateways.base import GatewayResult
+from payments.gateways.base import OPERATIONS, GatewayResult
 
 if TYPE_CHECKING:
     from payments.models import PaymentGateway, PaymentSourceModel, Transaction
@@ -69,3 +74,10 @@ class ManualGateway:
         transaction: Transaction,
     ) -> GatewayResult:
         return self._accept("refund", idempotency_key)
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, transaction: Transaction
+    ) -> GatewayResult | None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"not a gateway operation: {operation!r}")
+        return self._accept(operation, idempotency_key)

@@ -5,37 +5,66 @@ without a network.
 Tokens: `tok_<outcome>` applies to every operation, `tok_<operation>_<outcome>` only to that
 one (the others succeed):
 
-| outcome | result |
-|---|---|
-| `success` | succeeds |
-| `declined` | fails with `PAYMENT_DECLINED` |
-| `insufficient_funds` | fails with `INSUFFICIENT_FUNDS` |
-| `timeout` | fails with `GATEWAY_TIMEOUT` after a few milliseconds |
+| outcome | the caller hears | the gateway did |
+|---|---|---|
+| `success` | succeeded | the operation |
+| `declined` | `PAYMENT_DECLINED` | nothing (it recorded the decline) |
+| `insufficient_funds` | `INSUFFICIENT_FUNDS` | nothing (it recorded the refusal) |
+| `timeout` | `GATEWAY_TIMEOUT`, after a few milliseconds | the operation: its answer was lost |
+| `slow_<seconds>` | succeeded after `<seconds>` (`slow_2`, `slow_0.5`); `GATEWAY_TIMEOUT` at the deadline if that is longer | the operation |
+| `unreachable` | `GATEWAY_UNREACHABLE` | nothing: it never saw the call |
 
 plus `tok_partial` (authorizes half the amount asked, rounded down). Any other token is declined.
 Examples: `tok_success`, `tok_declined`, `tok_timeout`, `tok_capture_declined`,
-`tok_refund_timeout`.
+`tok_refund_timeout`, `tok_slow_3`, `tok_authorize_slow_0.2`.
 
-Like a real gateway, a repeated idempotency key returns the first answer without moving money
-again. Every call is logged in `TestGateway.calls` (process-wide, thread-safe) so tests can
-count how often money was asked to move.
+A slow token never waits longer than the deadline of a real call
+(`base.gateway_deadline_seconds`: the gateway's `timeout_ms`, at most
+`OMS_GATEWAY_TIMEOUT_SECONDS`), so a fault test cannot hang: give the gateway a short
+`timeout_ms` to try a gateway slower than the deadline.
+
+Like a real gateway, a repeated idempotency key returns what the gateway recorded the first time
+without moving money again: the retry of a `timeout` succeeds, as the operation did happen.
+Every call is logged in `TestGateway.calls` (process-wide, thread-safe) so tests can count how
+often money was asked to move.
+
+`lookup` answers from the same record (the last column above): the first answer to the key
+(`tok_timeout`, `tok_slow_*`: the success the caller never heard; `tok_declined`: the decline),
+or None for a key the gateway never saw (never sent, `tok_unreachable`, or sent to another
+process: the record is per process). `tok_lookup_timeout` and `tok_lookup_unreachable` make the
+lookup itself fail (`GatewayLookupFailed`), their operations succeed. Lookups are logged in
+`TestGateway.lookups`. To simulate a process that died after the gateway did the operation,
+stop the services from settling (or call the adapter directly with the pending transaction's
+id); for one that died before calling, stop them from calling.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from payments import errors
-from payments.gateways.base import GatewayResult
+from payments.gateways.base import OPERATIONS, GatewayResult, gateway_deadline_seconds
 
 if TYPE_CHECKING:
     from payments.models import PaymentGateway, PaymentSourceModel, Transaction
 
-OPERATIONS = ("authorize", "capture", "void", "refund")
 SIMULATED_TIMEOUT_SECONDS = 0.005
+LOOKUP_FAILURES = {
+    "timeout": (errors.GATEWAY_TIMEOUT, "The test gateway's lookup did not answer in time"),
+    "unreachable": (errors.GATEWAY_UNREACHABLE, "The test gateway's lookup could not be reached"),
+}
+
+
+@dataclass(frozen=True)
+class TestGatewayLookup:
+    __test__ = False
+
+    operation: str
+    idempotency_key: str
 
 
 @dataclass(frozen=True)
@@ -53,16 +82,28 @@ def _outcome_for(token: str, operation: str) -> str:
     name = token.removeprefix("tok_") if token.startswith("tok_") else ""
     if name == "partial":
         return "partial" if operation == "authorize" else "success"
-    for prefix in OPERATIONS:
+    for prefix in (*OPERATIONS, "lookup"):
         if name.startswith(f"{prefix}_"):
             return name.removeprefix(f"{prefix}_") if prefix == operation else "success"
     return name or "unknown"
+
+
+def _slow_seconds(outcome: str) -> float | None:
+    """`slow_2` → 2.0, `slow_0.5` → 0.5; None for any other outcome."""
+    if not outcome.startswith("slow_"):
+        return None
+    try:
+        seconds = float(outcome.removeprefix("slow_"))
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
 class TestGateway:
     __test__ = False  # not a pytest test class, whatever its name
 
     calls: ClassVar[list[TestGatewayCall]] = []
+    lookups: ClassVar[list[TestGatewayLookup]] = []
     _answers: ClassVar[dict[str, GatewayResult]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -73,6 +114,7 @@ class TestGateway:
     def reset(cls) -> None:
         with cls._lock:
             cls.calls.clear()
+            cls.lookups.clear()
             cls._answers.clear()
 
     @classmethod
@@ -99,15 +141,32 @@ class TestGateway:
             return replay
         if self.gateway.test_latency_ms:
             time.sleep(self.gateway.test_latency_ms / 1000)
-        result = self._decide(operation, token, amount_cents, idempotency_key)
+        outcome = _outcome_for(token, operation)
+        if outcome == "unreachable":
+            return GatewayResult.failure(
+                errors.GATEWAY_UNREACHABLE, "The test gateway could not be reached"
+            )
+        answer_lost = False
+        if outcome == "timeout":
+            time.sleep(SIMULATED_TIMEOUT_SECONDS)
+            outcome, answer_lost = "success", True
+        elif (seconds := _slow_seconds(outcome)) is not None:
+            deadline = gateway_deadline_seconds(self.gateway)
+            time.sleep(min(seconds, deadline))
+            outcome, answer_lost = "success", seconds > deadline
+        result = self._decide(outcome, token, operation, amount_cents, idempotency_key)
         with self._lock:
             result = self._answers.setdefault(f"{operation}:{idempotency_key}", result)
+        if answer_lost:
+            return GatewayResult.failure(
+                errors.GATEWAY_TIMEOUT, "The test gateway did not answer in time"
+            )
         return result
 
     def _decide(
-        self, operation: str, token: str, amount_cents: int, idempotency_key: str
+        self, outcome: str, token: str, operation: str, amount_cents: int, idempotency_key: str
     ) -> GatewayResult:
-        outcome = _outcome_for(token, operation)
+        """What the gateway does (and records) for `outcome`."""
         gateway_id = f"test_{operation}_{idempotency_key}"
         if outcome == "success":
             return GatewayResult(True, gateway_id, "Accepted", token=gateway_id)
@@ -123,11 +182,6 @@ class TestGateway:
             return GatewayResult.failure(errors.PAYMENT_DECLINED, "Card declined", "05")
         if outcome == "insufficient_funds":
             return GatewayResult.failure(errors.INSUFFICIENT_FUNDS, "Insufficient funds", "51")
-        if outcome == "timeout":
-            time.sleep(SIMULATED_TIMEOUT_SECONDS)
-            return GatewayResult.failure(
-                errors.GATEWAY_TIMEOUT, "The test gateway did not answer in time"
-            )
         return GatewayResult.failure(
             errors.PAYMENT_DECLINED, "Card declined", f"unknown test token {token!r}"
         )
@@ -199,3 +253,18 @@ class TestGateway:
             source=source,
             idempotency_key=idempotency_key,
         )
+
+    def lookup(
+        self, *, operation: str, idempotency_key: str, transaction: Transaction
+    ) -> GatewayResult | None:
+        if operation not in OPERATIONS:
+            raise ValueError(f"not a gateway operation: {operation!r}")
+        token = transaction.payment_source.gateway_token
+        with self._lock:
+            self.lookups.append(TestGatewayLookup(operation, idempotency_key))
+            recorded = self._answers.get(f"{operation}:{idempotency_key}")
+        name = token.removeprefix("tok_lookup_") if token.startswith("tok_lookup_") else ""
+        if name in LOOKUP_FAILURES:
+            code, message = LOOKUP_FAILURES[name]
+            raise errors.GatewayLookupFailed(message, code=code)
+        return recorded

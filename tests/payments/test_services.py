@@ -14,11 +14,10 @@ from orders.services.money import (
     order_void_all,
 )
 from orders.services.statuses import order_statuses_refresh
-from payments import errors, selectors, services
+from payments import errors, selectors
 from payments.gateways.test import TestGateway
 from payments.models import Transaction
-from payments.services import Settlement
-from payments.services import payment_method_disable, payment_method_enable
+from payments.services import Settlement, payment_method_disable, payment_method_enable
 from tests.payments import factories
 from tests.payments.checkouts import make_checkout
 
