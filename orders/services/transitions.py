@@ -48,6 +48,7 @@ from orders.services.money import (
 )
 from orders.services.pipeline import order_recompute
 from orders.services.statuses import order_statuses_write
+from payments.errors import InsufficientRefundBalance
 from payments.models import Transaction
 from payments.selectors import (
     order_capturable_authorizations,
@@ -299,7 +300,13 @@ def order_refund(*, order: Order, actor: Actor) -> Order:
         if locked.status != Order.Status.APPROVED:
             raise transition_refused(number=locked.number, status=locked.status, trigger="_refund")
         _refuse_while_payment_changes(locked, "_refund")
-        return [*order_refunds_reserve(locked), *order_voids_reserve(locked)]
+        refunds = order_refunds_reserve(locked)
+        if not refunds:
+            raise InsufficientRefundBalance(
+                f"Order #{locked.number} has nothing captured to refund.",
+                pointer=attribute("_refund"),
+            )
+        return [*refunds, *order_voids_reserve(locked)]
 
     def settled(locked: Order, transactions: list[Transaction]) -> None:
         if locked.status != Order.Status.APPROVED:

@@ -10,7 +10,7 @@ from fulfillment.selectors import reserved_quantities
 from orders.demo.orders import SCENARIOS, scenario_plan
 from orders.models import Customer, LineItem, Order, OrderEvent
 from orders.services.statuses import fulfillment_status_derived as fulfillment_status_for
-from orders.statuses import payment_status_for
+from orders.services.statuses import order_payment_status_of
 from payments.models import PaymentGateway, PaymentMethod, Transaction
 from payments.selectors import order_payment_totals
 
@@ -116,14 +116,7 @@ def test_seed_demo_builds_orders_in_every_state_with_consistent_statuses(capsys)
     for order in orders:
         # payment_status is what the transactions say (spec 2.3)
         totals = order_payment_totals(order_id=order.pk)
-        assert order.payment_status == payment_status_for(
-            order_total_cents=order.total_amount_with_taxes_cents,
-            order_placed=order.status in ("placed", "approved", "cancelled"),
-            authorized_cents=totals.authorized_cents,
-            captured_cents=totals.captured_cents,
-            voided_cents=totals.voided_cents,
-            refunded_cents=totals.refunded_cents,
-        ), order.number
+        assert order.payment_status == order_payment_status_of(order, totals), order.number
         if order.status in ("placed", "approved"):
             method = order.payment_method
             assert order.fulfillment_status == fulfillment_status_for(

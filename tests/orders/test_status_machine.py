@@ -37,7 +37,9 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("pending", "place_async"): "placing",
     ("pending", "_cancel"): "cancelled",
     ("pending", "_refresh"): "same",
-    ("placing", "_pending"): "pending",
+    # ("placing", "_pending") is refused: a placement in flight is finished by itself or by
+    # `orders_recover_placements`, never aborted by a storefront (an authorization could be
+    # orphaned and a second one started).
     ("placed", "_place"): "noop",
     ("placed", "place_async"): "noop",
     ("placed", "_cancel"): "cancelled",

@@ -25,7 +25,17 @@ class OrderFactory(factory.django.DjangoModelFactory[Order]):
     def _create(cls, model_class: Any, *args: Any, **kwargs: Any) -> Any:
         from tests.orders.factories import order_row
 
-        return order_row(**kwargs)
+        total = kwargs.pop("total_cents", 10_000)
+        order = order_row(**kwargs)
+        # the total the order's payment status is measured against (and captures are capped at)
+        model_class.objects.filter(pk=order.pk).update(
+            subtotal_amount_cents=total,
+            total_amount_cents=total,
+            total_amount_with_taxes_cents=total,
+            place_total_amount_cents=total,
+        )
+        order.refresh_from_db()
+        return order
 
 
 class PaymentGatewayFactory(ServiceFactory[models.PaymentGateway]):

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import pytest
 
+from orders.services import money
 from orders.services.money import (
     order_authorization_capture,
     order_authorization_void,
@@ -26,6 +27,7 @@ from payments.gateways import GatewayResult, gateway_adapter_for
 from payments.gateways.external import MAX_RESPONSE_BYTES, SIGNATURE_HEADER, payload_signature
 from payments.gateways.test import TestGateway
 from payments.models import PaymentSourceType, Transaction
+from payments.services import Settlement
 from tests.payments import factories
 from tests.payments.checkouts import ACTOR, make_checkout
 
@@ -579,7 +581,7 @@ def _lookup(transaction: Transaction, operation: str = "authorize") -> GatewayRe
 def _died_after_the_call(monkeypatch, authorize):
     """The gateway answered, then the process died before recording it: still pending."""
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_settle", lambda txn, result, actor: txn)
+        patch.setattr(money, "transaction_settle", lambda txn, result: Settlement(txn, False))
         authorization = authorize()
     assert authorization.status == "pending"
     return authorization
@@ -588,8 +590,8 @@ def _died_after_the_call(monkeypatch, authorize):
 def _died_before_the_call(monkeypatch, authorize):
     """The process died after reserving, before the gateway heard of it: still pending."""
     with monkeypatch.context() as patch:
-        patch.setattr(services, "_settle", lambda txn, result, actor: txn)
-        patch.setattr(services, "_gateway_call", lambda txn: GatewayResult(succeeded=True))
+        patch.setattr(money, "transaction_settle", lambda txn, result: Settlement(txn, False))
+        patch.setattr(money, "transaction_gateway_call", lambda txn: GatewayResult(succeeded=True))
         authorization = authorize()
     assert authorization.status == "pending"
     return authorization

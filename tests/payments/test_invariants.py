@@ -180,34 +180,34 @@ def assert_invariants(authorization_id: str) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.django_db(transaction=True)  # money entry points are durable transactions
 @given(token=tokens, authorized=st.integers(min_value=1, max_value=1000), steps=operations)
 def test_random_money_sequences_never_break_the_invariants(token, authorized, steps):
-    with transaction.atomic():
-        checkout = make_checkout(token=token)
-        authorization = checkout.authorize(authorized)
-        for operation, amount, pick in steps:
-            captures = list(
-                Transaction.objects.filter(
-                    reference_authorization=authorization, type="captures", status="succeeded"
-                ).order_by("pk")
-            )
-            try:
-                if operation == "capture":
-                    order_authorization_capture(
-                        authorization=authorization, amount_cents=amount, actor=ACTOR
-                    )
-                elif operation == "capture_all":
-                    order_authorization_capture(authorization=authorization, actor=ACTOR)
-                elif operation == "void":
-                    order_authorization_void(authorization=authorization, actor=ACTOR)
-                elif captures:
-                    capture = captures[pick % len(captures)]
-                    order_capture_refund(
-                        capture=capture,
-                        amount_cents=None if operation == "refund_all" else amount,
-                        actor=ACTOR,
-                    )
-            except errors.PaymentError:
-                pass  # a refusal changes nothing; the invariants below say so
-            assert_invariants(authorization.pk)
-        transaction.set_rollback(True)
+    checkout = make_checkout(token=token)
+    authorization = checkout.authorize(authorized)
+    for operation, amount, pick in steps:
+        captures = list(
+            Transaction.objects.filter(
+                reference_authorization=authorization, type="captures", status="succeeded"
+            ).order_by("pk")
+        )
+        try:
+            if operation == "capture":
+                order_authorization_capture(
+                    authorization=authorization, amount_cents=amount, actor=ACTOR
+                )
+            elif operation == "capture_all":
+                order_authorization_capture(authorization=authorization, actor=ACTOR)
+            elif operation == "void":
+                order_authorization_void(authorization=authorization, actor=ACTOR)
+            elif captures:
+                capture = captures[pick % len(captures)]
+                order_capture_refund(
+                    capture=capture,
+                    amount_cents=None if operation == "refund_all" else amount,
+                    actor=ACTOR,
+                )
+        except errors.PaymentError:
+            pass  # a refusal changes nothing; the invariants below say so
+        assert_invariants(authorization.pk)
+    transaction.set_rollback(True)
