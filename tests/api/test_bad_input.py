@@ -6,10 +6,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from django.urls import get_resolver
 
 from oms.api import parsers
 from oms.api.parsers import MAX_NESTING_DEPTH
+from oms.api.serializers import MetadataField
+from oms.api.views import ResourceViewSet
 from orders.models import Order
+from tests import factories
+from tests.api.conftest import doc
+from tests.orders.factories import order_pending
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +112,85 @@ def test_brackets_inside_strings_do_not_count_as_nesting(as_role, market):
     response = as_role("admin").post("/api/orders", body)
     assert response.status_code == 201, response.doc
     assert response.doc["data"]["attributes"]["metadata"]["note"].startswith("[{[{")
+
+
+# --- metadata ----------------------------------------------------------------------------------
+
+
+def nested(depth: int) -> dict[str, object]:
+    value: dict[str, object] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"a": value}
+    return value
+
+
+BAD_METADATA = [
+    pytest.param(["a", "b"], id="a list"),
+    pytest.param("note", id="a string"),
+    pytest.param(7, id="a number"),
+    pytest.param(True, id="a boolean"),
+    pytest.param(nested(MetadataField.MAX_DEPTH + 1), id="too deep"),
+    pytest.param({"list": [[[[[[[[[[1]]]]]]]]]]}, id="too deep in lists"),
+    pytest.param({"blob": "x" * MetadataField.MAX_LENGTH}, id="too long"),
+]
+
+
+@pytest.fixture
+def records(market):
+    """One record of several resources that take metadata, by resource type."""
+    order = order_pending(market=market)
+    return {
+        "shipping_categories": factories.ShippingCategoryFactory.create(),
+        "skus": factories.SkuFactory.create(),
+        "markets": market,
+        "orders": order,
+        "line_items": order.line_items.get(),
+    }
+
+
+@pytest.mark.parametrize(
+    "resource", ["shipping_categories", "skus", "markets", "orders", "line_items"]
+)
+@pytest.mark.parametrize("metadata", BAD_METADATA)
+def test_bad_metadata_is_422_and_changes_nothing(as_role, records, resource, metadata):
+    record = records[resource]
+    before = record.metadata
+    response = as_role("admin").patch(
+        f"/api/{resource}/{record.pk}", doc(resource, {"metadata": metadata}, id=record.pk)
+    )
+    assert response.status_code == 422, response.doc
+    [error] = response.doc["errors"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["source"] == {"pointer": "/data/attributes/metadata"}
+    record.refresh_from_db()
+    assert record.metadata == before
+
+
+def test_metadata_at_the_limits_is_stored(as_role, records):
+    category = records["shipping_categories"]
+    metadata = {**nested(MetadataField.MAX_DEPTH), "blob": "é" * (MetadataField.MAX_LENGTH - 100)}
+    response = as_role("admin").patch(
+        f"/api/shipping_categories/{category.pk}",
+        doc("shipping_categories", {"metadata": metadata}, id=category.pk),
+    )
+    assert response.status_code == 200, response.doc
+    category.refresh_from_db()
+    assert category.metadata == metadata
+
+
+def test_bad_metadata_on_create_creates_nothing(as_role, market):
+    response = as_role("admin").post(
+        "/api/orders", doc("orders", {"metadata": [1, 2]}, market=("markets", market.id))
+    )
+    assert response.status_code == 422, response.doc
+    assert response.doc["errors"][0]["source"] == {"pointer": "/data/attributes/metadata"}
+    assert not Order.objects.exists()
+
+
+def test_every_resource_takes_metadata_through_the_one_checked_field():
+    assert get_resolver().url_patterns  # loading the urls registers every resource view
+    assert len(ResourceViewSet.registry) > 20
+    for resource, view in ResourceViewSet.registry.items():
+        field = view.serializer_class().fields.get("metadata")
+        if field is not None and not field.read_only:
+            assert isinstance(field, MetadataField), resource
