@@ -34,6 +34,8 @@ from oms.api.renderers import raw_document
 from oms.api.serializers import Relationship, ResourceSerializer, include_names
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# `/api/{type}/{id}/{relationship}` and `/api/{type}/{id}/relationships/{relationship}`
+RELATED_ACTIONS = frozenset({"related", "relationship"})
 
 # Every resource is filterable and sortable on these (resources.json).
 COMMON_ATTRIBUTES = {
@@ -190,10 +192,17 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         prefetches = getattr(meta, "prefetch_related", ())
         return queryset.prefetch_related(*prefetches) if prefetches else queryset
 
+    def serves_related_records(self) -> bool:
+        """On a related or relationship endpoint this view only finds the parent: the query
+        string (filter, sort, page, include) is the related records' and their view's."""
+        return self.action in RELATED_ACTIONS
+
     def get_queryset(self) -> QuerySet[Any]:
         queryset = self.scope_queryset(self.base_queryset(), self.principal)
         if self.parent_filter:
             queryset = queryset.filter(**self.parent_filter)
+        if self.serves_related_records():
+            return queryset
         includes = set(get_included_resources(self.request))
         self.check_includes(includes)
         return self.with_includes(queryset, includes)
@@ -238,6 +247,11 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return Prefetch(
             relationship.source or name, queryset=view.with_includes(children, includes)
         )
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.serves_related_records():
+            return queryset
+        return super().filter_queryset(queryset)
 
     def relationship_names(self) -> set[str]:
         return set(self.serializer_class.relationships)
