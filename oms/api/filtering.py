@@ -10,6 +10,7 @@ from rest_framework.filters import BaseFilterBackend
 from rest_framework.request import Request
 
 from oms.api.errors import BadRequest
+from oms.api.ransack import RansackError, ransack_filter, ransack_params
 
 ALLOWED_PARAMETER = re.compile(
     r"^(include|sort|page\[(number|size)\]|fields\[[a-z_]+\]|filter\[q\]\[[A-Za-z0-9_]+\])$"
@@ -39,12 +40,11 @@ class RansackFilterBackend(BaseFilterBackend):
     def filter_queryset(
         self, request: Request, queryset: QuerySet[Any], view: Any
     ) -> QuerySet[Any]:
-        from oms.api.ransack import RansackError, ransack_filter, ransack_params
-
-        query = ransack_params(request.query_params)
-        if not query:
-            return queryset
         try:
+            # reading the parameters refuses some too (a key given twice)
+            query = ransack_params(request.query_params)
+            if not query:
+                return queryset
             return ransack_filter(queryset, query, getattr(view, "filterable", {}))
         except RansackError as exc:
             raise BadRequest(exc.detail, code=exc.code, parameter=exc.parameter) from exc

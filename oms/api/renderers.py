@@ -1,12 +1,44 @@
 """djangorestframework-jsonapi's renderer, plus: error documents and documents built by hand
-(relationship endpoints, idempotent replays) pass through untouched."""
+(relationship endpoints, idempotent replays) pass through untouched, and `include` is bounded.
+
+The library walks `include` record by record and renders each to-many relationship again every
+time it meets its record. Here a record is walked once per remaining include path, and a read
+whose compound document would hold more than MAX_INCLUDED_RECORDS included records answers 400
+instead of rendering them (the view bounds the depth, `oms.api.views.MAX_INCLUDE_DEPTH`)."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.renderers import JSONRenderer as PlainJSONRenderer
+from rest_framework.response import Response
 from rest_framework_json_api.renderers import JSONRenderer
+
+from oms.api.errors import error_object
+
+MAX_INCLUDED_RECORDS = 500
+
+
+class IncludeWalk:
+    """The document being rendered: the (serializer, pk, remaining include paths) walked,
+    and whether it is capped."""
+
+    def __init__(self, *, capped: bool):
+        self.walked: set[tuple[Any, ...]] = set()
+        self.capped = capped
+
+    def check(self, included_cache: Any) -> None:
+        if self.capped and sum(map(len, included_cache.values())) > MAX_INCLUDED_RECORDS:
+            raise TooManyIncluded
+
+
+_walk: ContextVar[IncludeWalk | None] = ContextVar("include_walk", default=None)
+
+
+class TooManyIncluded(Exception):
+    pass
 
 
 class JSONAPIRenderer(JSONRenderer):
@@ -24,13 +56,62 @@ class JSONAPIRenderer(JSONRenderer):
             isinstance(data, dict) and "errors" in data
         ):
             return PlainJSONRenderer.render(self, data, accepted_media_type, renderer_context)
-        return super().render(data, accepted_media_type, renderer_context)
+        request = renderer_context.get("request")
+        # A write has happened by now: its document is rendered whole rather than refused.
+        capped = request is None or request.method in SAFE_METHODS
+        token = _walk.set(IncludeWalk(capped=capped))
+        try:
+            return super().render(data, accepted_media_type, renderer_context)
+        except TooManyIncluded:
+            if response is not None:
+                response.status_code = 400
+            error = error_object(
+                status_code=400,
+                code="INVALID_INCLUDE",
+                detail=f"include would add more than {MAX_INCLUDED_RECORDS} records: "
+                "ask for fewer relationships or a smaller page.",
+                parameter="include",
+            )
+            return PlainJSONRenderer.render(
+                self, {"errors": [error]}, accepted_media_type, renderer_context
+            )
+        finally:
+            _walk.reset(token)
+
+    @classmethod
+    def extract_included(
+        cls,
+        fields: Any,
+        resource: Any,
+        resource_instance: Any,
+        included_resources: Any,
+        included_cache: Any,
+    ) -> None:
+        if not included_resources or resource_instance is None:
+            return
+        walk = _walk.get()
+        if walk is None:  # rendered outside of `render` (no such caller today)
+            super().extract_included(
+                fields, resource, resource_instance, included_resources, included_cache
+            )
+            return
+        key = (
+            type(fields.serializer),
+            getattr(resource_instance, "pk", None),
+            tuple(sorted(included_resources)),
+        )
+        if key in walk.walked:
+            return  # everything below this record is in the document already
+        walk.walked.add(key)
+        walk.check(included_cache)
+        super().extract_included(
+            fields, resource, resource_instance, included_resources, included_cache
+        )
+        walk.check(included_cache)
 
 
 def raw_document(data: Any, status: int = 200) -> Any:
     """A response whose `data` already is the JSON:API document."""
-    from rest_framework.response import Response
-
     response = Response(data, status=status)
     response.raw_document = True  # type: ignore[attr-defined]
     return response

@@ -4,6 +4,7 @@ the rules on which attributes a client may send when creating or updating."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from operator import attrgetter
@@ -95,6 +96,48 @@ def links_field(resource_type: str, *, many: bool, **kwargs: Any) -> Any:
     return field
 
 
+class MetadataField(serializers.JSONField):
+    """`metadata`: free key-value data for the client, as a JSON object (Commerce Layer's), at
+    most MAX_DEPTH levels deep and MAX_LENGTH characters as JSON, so it stays something every
+    reader of a resource can load and render cheaply."""
+
+    MAX_DEPTH = 10
+    MAX_LENGTH = 32_768
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("metadata must be a JSON object.")
+        if json_depth(data) > self.MAX_DEPTH:
+            raise serializers.ValidationError(
+                f"metadata may nest at most {self.MAX_DEPTH} levels deep."
+            )
+        if len(json.dumps(data, ensure_ascii=False)) > self.MAX_LENGTH:
+            raise serializers.ValidationError(
+                f"metadata may be at most {self.MAX_LENGTH} characters as JSON."
+            )
+        return super().to_internal_value(data)
+
+
+def json_depth(value: Any) -> int:
+    """How many objects and arrays deep `value` nests (a flat object is 1), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = (
+            current.values()
+            if isinstance(current, Mapping)
+            else current
+            if isinstance(current, list)
+            else None
+        )
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 class TypedMethodField(serializers.SerializerMethodField):
     """A computed attribute that tells the OpenAPI document its JSON schema."""
 
@@ -172,7 +215,7 @@ class ResourceSerializer(jsonapi.ModelSerializer):
     updated_at = serializers.DateTimeField(read_only=True)
     reference = serializers.CharField(required=False, allow_blank=True, max_length=255)
     reference_origin = serializers.CharField(required=False, allow_blank=True, max_length=255)
-    metadata = serializers.JSONField(required=False)
+    metadata = MetadataField(required=False)
 
     class Meta:
         model: type[Model]

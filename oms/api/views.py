@@ -34,6 +34,13 @@ from oms.api.renderers import raw_document
 from oms.api.serializers import Relationship, ResourceSerializer, include_names
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# `/api/{type}/{id}/{relationship}` and `/api/{type}/{id}/relationships/{relationship}`
+RELATED_ACTIONS = frozenset({"related", "relationship"})
+
+# `include`: at most 3 levels deep (Commerce Layer's limit) and 20 comma-separated paths
+MAX_INCLUDE_DEPTH = 3
+MAX_INCLUDE_PATHS = 20
+INVALID_INCLUDE = "INVALID_INCLUDE"
 
 # Every resource is filterable and sortable on these (resources.json).
 COMMON_ATTRIBUTES = {
@@ -49,6 +56,49 @@ def fields(*names: str, **paths: str) -> dict[str, str]:
     """`filterable`/`sortable` of a view: the common attributes, `names` (same ORM name) and
     `paths` (API attribute -> ORM path, e.g. `sku_code="sku__code"`)."""
     return {**COMMON_ATTRIBUTES, **{name: name for name in names}, **paths}
+
+
+def check_include_parameter(request: Request) -> None:
+    """Refuse an `include` no resource could serve before anything is read: its cost grows with
+    every level (each level renders the records of the one above), so it is bounded here."""
+    raw = request.query_params.get("include")
+    if not raw:
+        return
+    paths = raw.split(",")
+    if len(paths) > MAX_INCLUDE_PATHS:
+        raise BadRequest(
+            f"include may name at most {MAX_INCLUDE_PATHS} paths.",
+            code=INVALID_INCLUDE,
+            parameter="include",
+        )
+    for path in paths:
+        segments = path.split(".")
+        if not all(segments):
+            raise BadRequest(
+                f"{path!r} is not a relationship path.", code=INVALID_INCLUDE, parameter="include"
+            )
+        if len(segments) > MAX_INCLUDE_DEPTH:
+            raise BadRequest(
+                f"{path} is more than {MAX_INCLUDE_DEPTH} levels deep.",
+                code=INVALID_INCLUDE,
+                parameter="include",
+            )
+
+
+def check_include_paths(serializer_class: Any, paths: set[str]) -> None:
+    """Each path must walk relationships the resource can include (the library's own check
+    answers without saying which parameter is wrong)."""
+    for path in sorted(paths):
+        current = serializer_class
+        for segment in path.split("."):
+            included = getattr(current, "included_serializers", None) or {}
+            if segment not in included:
+                raise BadRequest(
+                    f"{path} is not a relationship path of this resource.",
+                    code=INVALID_INCLUDE,
+                    parameter="include",
+                )
+            current = included[segment]
 
 
 def include_lookups(
@@ -190,11 +240,19 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         prefetches = getattr(meta, "prefetch_related", ())
         return queryset.prefetch_related(*prefetches) if prefetches else queryset
 
+    def serves_related_records(self) -> bool:
+        """On a related or relationship endpoint this view only finds the parent: the query
+        string (filter, sort, page, include) is the related records' and their view's."""
+        return self.action in RELATED_ACTIONS
+
     def get_queryset(self) -> QuerySet[Any]:
         queryset = self.scope_queryset(self.base_queryset(), self.principal)
         if self.parent_filter:
             queryset = queryset.filter(**self.parent_filter)
+        if self.serves_related_records():
+            return queryset
         includes = set(get_included_resources(self.request))
+        check_include_paths(self.serializer_class, includes)
         self.check_includes(includes)
         return self.with_includes(queryset, includes)
 
@@ -239,12 +297,18 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
             relationship.source or name, queryset=view.with_includes(children, includes)
         )
 
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.serves_related_records():
+            return queryset
+        return super().filter_queryset(queryset)
+
     def relationship_names(self) -> set[str]:
         return set(self.serializer_class.relationships)
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         check_query_parameters(request)
+        check_include_parameter(request)
         pk = kwargs.get("pk")
         if pk is not None and not PUBLIC_ID.fullmatch(pk):
             raise Http404  # no record has such an id (and PostgreSQL rejects NUL in text)
