@@ -351,3 +351,134 @@ def test_capture_in_the_transactions_admin_lets_the_shipments_be_picked(api, off
     api_shipments(api, by_api, "_picking")
     admin_shipments(office, by_admin, "_picking")
     assert state_of(by_admin, since=marks[by_admin.pk]) == state_of(by_api, since=marks[by_api.pk])
+
+
+# --- refusals: an error message in plain words, nothing changed --------------------------------
+
+
+def refused(office: Client, changelist: str, action: str, rows: list[Any], **extra: Any) -> str:
+    response = office.post(
+        reverse(changelist),
+        {"action": action, "_selected_action": [row.pk for row in rows], **extra},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert not messages_of(response, messages.SUCCESS), messages_of(response)
+    errors = messages_of(response, messages.ERROR)
+    assert errors, messages_of(response)
+    return " ".join(errors)
+
+
+def unchanged(order: Order) -> Callable[[], None]:
+    since = last_event_id(order)
+    before = state_of(order, since=since)
+
+    def check() -> None:
+        assert state_of(order, since=since) == before
+
+    return check
+
+
+TRANSACTIONS = "admin:payments_transaction_changelist"
+ORDERS = "admin:orders_order_changelist"
+SHIPMENTS = "admin:fulfillment_shipment_changelist"
+
+
+def test_capturing_twice_in_the_transactions_admin_is_refused(office):
+    order = order_with_two_shipments("approved")
+    admin_transaction(office, authorization_of(order), "capture_balance")
+    check = unchanged(order)
+    error = refused(office, TRANSACTIONS, "capture_balance", [authorization_of(order)])
+    assert "INSUFFICIENT_CAPTURE_BALANCE" in error
+    check()
+    assert len(TestGateway.calls_of("capture")) == 1
+
+
+def test_capturing_more_than_the_balance_is_refused(office):
+    order = order_with_two_shipments("approved")
+    check = unchanged(order)
+    error = refused(
+        office, TRANSACTIONS, "capture_balance", [authorization_of(order)], amount_cents="5001"
+    )
+    assert "INSUFFICIENT_CAPTURE_BALANCE" in error
+    check()
+
+
+@pytest.mark.parametrize("amount", ["abc", "0", "-5", "12.50"])
+def test_an_amount_that_is_not_whole_positive_cents_is_refused(office, amount):
+    order = order_with_two_shipments("approved")
+    check = unchanged(order)
+    error = refused(
+        office, TRANSACTIONS, "capture_balance", [authorization_of(order)], amount_cents=amount
+    )
+    assert "whole number of cents" in error
+    check()
+    assert not TestGateway.calls_of("capture")
+
+
+def test_an_amount_for_several_transactions_is_refused(office):
+    orders = [order_with_two_shipments("approved") for _ in range(2)]
+    checks = [unchanged(order) for order in orders]
+    authorizations = [authorization_of(order) for order in orders]
+    error = refused(office, TRANSACTIONS, "capture_balance", authorizations, amount_cents="100")
+    assert "select only one" in error
+    for check in checks:
+        check()
+
+
+def test_refunding_more_than_a_capture_is_refused(office):
+    order = order_with_two_shipments("captured")
+    check = unchanged(order)
+    error = refused(
+        office, TRANSACTIONS, "refund_balance", [capture_of(order)], amount_cents="9999"
+    )
+    assert "INSUFFICIENT_REFUND_BALANCE" in error
+    check()
+
+
+def test_shipping_an_unpicked_shipment_is_refused(office):
+    order = order_with_two_shipments("captured")
+    check = unchanged(order)
+    error = refused(office, SHIPMENTS, "shipments_ship", list(order.shipments.all()))
+    assert "_ship is not allowed" in error
+    check()
+
+
+def test_picking_before_the_payment_is_captured_is_refused(office):
+    """Fulfillment starts with the money (spec 2.4, 5): an approved, authorized order's
+    shipments wait."""
+    order = order_with_two_shipments("approved")
+    check = unchanged(order)
+    error = refused(office, SHIPMENTS, "shipments_picking", list(order.shipments.all()))
+    assert "in progress" in error
+    check()
+
+
+@pytest.mark.parametrize(
+    ("stage", "action", "words"),
+    [
+        ("placed", "refund_orders", "_refund"),
+        ("placed", "fulfill_orders", "_fulfill"),
+        ("captured", "fulfill_orders", "shipments to send"),
+        ("cancelled", "approve_orders", "_approve"),
+        ("cancelled", "capture_orders", "_capture"),
+        ("cancelled", "approve_and_capture_orders", "_approve_and_capture"),
+    ],
+)
+def test_an_order_action_its_status_does_not_allow_is_refused(office, stage, action, words):
+    order = order_with_two_shipments(stage)
+    check = unchanged(order)
+    error = refused(office, ORDERS, action, [order])
+    assert words in error
+    assert f"Order #{order.number}" in error
+    check()
+
+
+def test_a_void_with_an_amount_is_refused(office):
+    order = order_with_two_shipments("placed")
+    check = unchanged(order)
+    error = refused(
+        office, TRANSACTIONS, "void_balance", [authorization_of(order)], amount_cents="1"
+    )
+    assert "whole balance" in error
+    check()
