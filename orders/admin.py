@@ -308,7 +308,7 @@ def amount_of(request: HttpRequest, selected: int) -> int | None:
     raw = request.POST.get("amount_cents", "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) == 0:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
         raise AmountRefused(
             f"The amount must be a whole number of cents above zero (1250 for 12.50), not {raw!r}."
         )

@@ -404,7 +404,7 @@ def test_capturing_more_than_the_balance_is_refused(office):
     check()
 
 
-@pytest.mark.parametrize("amount", ["abc", "0", "-5", "12.50"])
+@pytest.mark.parametrize("amount", ["abc", "0", "-5", "12.50", "\u00b2"])
 def test_an_amount_that_is_not_whole_positive_cents_is_refused(office, amount):
     order = order_with_two_shipments("approved")
     check = unchanged(order)
