@@ -1,8 +1,8 @@
-"""Admin pages for stock and shipping: a thin face over `fulfillment.services`."""
+"""Admin pages for stock and shipping: a thin face over `fulfillment.services`. The shipments'
+triggers, which change their order, are the orders admin's (over `orders.services`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -182,29 +182,11 @@ class ParcelInline(admin.StackedInline):
     extra = 0
 
 
-def _trigger_action(trigger: str) -> Callable[..., None]:
-    service = services.SHIPMENT_TRIGGERS[trigger]
-
-    def action(
-        modeladmin: ShipmentAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
-    ) -> None:
-        done = 0
-        for shipment in queryset.order_by("pk"):
-            try:
-                service(shipment=shipment, actor=actor_of(request))
-                done += 1
-            except DomainError as exc:
-                modeladmin.message_user(request, f"{shipment}: {exc.detail}", messages.ERROR)
-        if done:
-            modeladmin.message_user(request, f"{trigger}: {done} shipment(s) updated.")
-
-    action.__name__ = f"shipments{trigger}"
-    return admin.action(description=f"Shipments: {trigger.lstrip('_').replace('_', ' ')}")(action)
-
-
-@admin.register(Shipment)
 class ShipmentAdmin(ServiceModelAdmin):
-    """Shipments are planned by the services; staff move them with the actions below."""
+    """Shipments are planned by the services. Their page (reference, metadata, parcels) is
+    here; the trigger actions that move them change the order's fulfillment too, so
+    `orders/admin.py` registers this admin with them, over the order-level workflow
+    (fulfillment never imports the orders services, see STYLE.md's arrows)."""
 
     list_display = ("number", "order", "status", "stock_location_name", "shipping_method")
     list_filter = ("status",)
@@ -230,7 +212,6 @@ class ShipmentAdmin(ServiceModelAdmin):
     )
     fields = (*readonly_fields, "reference", "reference_origin", "metadata")
     inlines = (StockLineItemInline, ParcelInline)
-    actions = tuple(_trigger_action(trigger) for trigger in services.SHIPMENT_TRIGGERS)
 
     @admin.display(description="stock location")
     def stock_location_name(self, shipment: Shipment) -> str:

@@ -9,12 +9,24 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django_fsm import FSMFieldMixin
+
+
+def _protected_state_fields(instance: models.Model) -> list[str]:
+    """The protected state-machine fields: `full_clean` assigns every field it cleans, and a
+    protected FSM field refuses any assignment, even of its own value. Only its transitions
+    change it (and they validate it), so model validation leaves it alone."""
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if isinstance(field, FSMFieldMixin) and field.protected
+    ]
 
 
 def resource_save[M: models.Model](instance: M) -> M:
     """Validate with the model's own rules, then save; a constraint lost to a race is a
     ValidationError too, never an IntegrityError reaching the caller."""
-    instance.full_clean()
+    instance.full_clean(exclude=_protected_state_fields(instance))
     try:
         with transaction.atomic():
             instance.save()

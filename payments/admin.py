@@ -1,37 +1,29 @@
 """Admin pages of the payments app: a thin face over `payments.services`.
 
 Gateways and methods are edited through the generic resource services; transactions are
-read-only, and money moves only through the capture / void / refund actions, which call the
-same services as the API (so the same locks, balance checks and idempotency apply).
+read-only. Their capture / void / refund buttons change an order (its payment and fulfillment
+statuses follow the money), so they call the order-level workflow like the API does, and live
+with it: `orders/admin.py` registers `TransactionAdmin` below with those actions (payments
+never imports the orders services, see STYLE.md's arrows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from oms.actors import Actor
 from oms.admin import ServiceModelAdmin
-from oms.errors import DomainError
-from orders import services as order_services
 from payments import services
 from payments.models import (
     ExternalPayment,
     PaymentGateway,
     PaymentMethod,
     TestPayment,
-    Transaction,
     WireTransfer,
 )
-
-
-def admin_actor(request: HttpRequest) -> Actor:
-    user = request.user
-    return Actor(kind="user", id=str(user.pk), name=user.get_username())
 
 
 @admin.register(PaymentGateway)
@@ -53,7 +45,6 @@ class PaymentGatewayAdmin(ServiceModelAdmin):
                     "void_url",
                     "refund_url",
                     "token_url",
-                    "lookup_url",
                     "timeout_ms",
                     "shared_secret",
                 ),
@@ -135,8 +126,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(Transaction)
 class TransactionAdmin(ReadOnlyAdmin):
+    """The transactions' list and page; registered, with its money actions, by the orders
+    admin."""
+
     list_display = (
         "number",
         "type",
@@ -151,65 +144,6 @@ class TransactionAdmin(ReadOnlyAdmin):
     search_fields = ("number", "gateway_transaction_id", "token", "order__number")
     list_select_related = ("order",)
     readonly_fields = ("formatted_amount", "capture_balance_cents", "refund_balance_cents")
-    actions = ("capture_balance", "void_balance", "refund_balance")
-
-    def has_move_money_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("payments.change_transaction")
-
-    @admin.action(
-        description="Capture the balance of the selected authorizations", permissions=["move_money"]
-    )
-    def capture_balance(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
-        actor = admin_actor(request)
-        self._each(
-            request,
-            queryset,
-            lambda txn: order_services.order_authorization_capture(authorization=txn, actor=actor),
-        )
-
-    @admin.action(description="Void the selected authorizations", permissions=["move_money"])
-    def void_balance(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
-        actor = admin_actor(request)
-        self._each(
-            request,
-            queryset,
-            lambda txn: order_services.order_authorization_void(authorization=txn, actor=actor),
-        )
-
-    @admin.action(
-        description="Refund the balance of the selected captures", permissions=["move_money"]
-    )
-    def refund_balance(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
-        actor = admin_actor(request)
-        self._each(
-            request,
-            queryset,
-            lambda txn: order_services.order_capture_refund(capture=txn, actor=actor),
-        )
-
-    def _each(
-        self,
-        request: HttpRequest,
-        queryset: QuerySet[Transaction],
-        operation: Callable[[Transaction], Transaction],
-    ) -> None:
-        for txn in queryset.order_by("pk"):
-            try:
-                result = operation(txn)
-            except DomainError as exc:
-                messages.error(request, f"{txn.number}: {exc.detail} ({exc.code})")
-                continue
-            if result.succeeded:
-                messages.success(
-                    request,
-                    f"{result.get_type_display()} {result.number}: {result.formatted_amount}",
-                )
-            else:
-                messages.error(
-                    request,
-                    f"{result.get_type_display()} {result.number} failed: "
-                    f"{result.message} ({result.error_code})",
-                )
 
 
 @admin.register(WireTransfer)

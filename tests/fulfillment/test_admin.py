@@ -115,3 +115,42 @@ def test_shipment_actions_run_the_trigger_services(staff_client, placed):
     )
     assert Shipment.objects.get(pk=shipment.pk).status == "upcoming"
     assert "_deliver is not allowed" in response.content.decode()
+
+
+def change_form_data(response):
+    """What a browser sends back from a change page: every form's fields as rendered."""
+    forms = [response.context["adminform"].form]
+    data = {}
+    for inline in response.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    for form in forms:
+        for name, field in form.fields.items():
+            value = form[name].value()
+            if value is not None:
+                data[form.add_prefix(name)] = field.prepare_value(value)
+    return data
+
+
+def test_shipment_page_saves_its_reference_and_metadata(staff_client, placed):
+    _, shipment = placed
+    url = reverse("admin:fulfillment_shipment_change", args=[shipment.pk])
+    page = staff_client.get(url)
+    assert "status" not in page.context["adminform"].form.fields  # moved by its triggers only
+    data = change_form_data(page)
+    data.update(reference="wh-42", metadata='{"dock": 3}')
+
+    response = staff_client.post(url, data)
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    shipment.refresh_from_db()
+    assert (shipment.reference, shipment.metadata) == ("wh-42", {"dock": 3})
+    assert shipment.status == "draft"
+
+
+def test_shipment_page_ignores_a_posted_status(staff_client, placed):
+    _, shipment = placed
+    url = reverse("admin:fulfillment_shipment_change", args=[shipment.pk])
+    data = change_form_data(staff_client.get(url))
+    data["status"] = "shipped"
+    assert staff_client.post(url, data).status_code == 302
+    assert Shipment.objects.get(pk=shipment.pk).status == "draft"
