@@ -160,6 +160,10 @@ OMS_DEFAULT_LOCALE = os.environ.get("OMS_DEFAULT_LOCALE", "en")
 # the answer (a gateway's own `timeout_ms` can only shorten it): a slow or dripping gateway
 # cannot hold a worker longer than this. A call past it fails as GATEWAY_TIMEOUT.
 OMS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("OMS_GATEWAY_TIMEOUT_SECONDS", "10"))
+# A placement still placing this long after its attempt started (or its authorization was
+# sent) is stale: its process died. `orders_recover_placements` resolves it. Longer than any
+# gateway call may take (OMS_GATEWAY_TIMEOUT_SECONDS).
+OMS_PLACEMENT_STALE_SECONDS = float(os.environ.get("OMS_PLACEMENT_STALE_SECONDS", "60"))
 
 LOGGING = {
     "version": 1,

@@ -273,6 +273,30 @@ def transaction_gateway_call(*, txn: Transaction) -> GatewayResult:
     return result
 
 
+def transaction_gateway_lookup(*, txn: Transaction) -> GatewayResult | None:
+    """Ask the gateway what became of a pending transaction's call (a recovery after its
+    process died), outside any transaction and holding no lock; it moves no money. Answers as
+    `adapter.lookup`: a result to settle with, None when the gateway never saw the call; raises
+    `GatewayLookupFailed` when it cannot tell (an adapter's bug included)."""
+    loaded = selectors.transaction_for_gateway(transaction_id=txn.pk)
+    adapter = gateway_adapter_for(loaded.payment_gateway)
+    try:
+        return adapter.lookup(
+            operation=GATEWAY_OPERATIONS[Type(loaded.type)],
+            idempotency_key=loaded.pk,  # the key `transaction_gateway_call` sent
+            transaction=loaded,
+        )
+    except errors.GatewayLookupFailed:
+        raise
+    except Exception as exc:
+        logger.exception("payment gateway lookup failed on %s", loaded.number)
+        raise errors.GatewayLookupFailed(
+            "The payment gateway adapter's lookup failed.",
+            code=errors.GATEWAY_ERROR,
+            error_detail=repr(exc)[:1000],
+        ) from exc
+
+
 # --- step 3: settle ------------------------------------------------------------------------------
 
 

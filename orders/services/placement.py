@@ -67,12 +67,24 @@ from orders.models import LineItem, Order, OrderEvent
 from orders.services.addresses import address_missing_fields
 from orders.services.checkout import PaymentSourceModel, payment_source_of, tracked_stock_lines
 from orders.services.customers import customer_order_placed, email_validate
-from orders.services.money import order_authorization_give_back, order_payment_authorize
+from orders.services.money import (
+    order_authorization_give_back,
+    order_payment_authorize,
+    order_transaction_event,
+)
 from orders.services.pipeline import line_items_reprice, order_recompute
 from orders.services.statuses import lines_need_shipping, order_statuses_write
-from payments.errors import PaymentFailed, PaymentMethodNotAvailable, PaymentSourceMismatch
+from payments.errors import (
+    GATEWAY_UNREACHABLE,
+    GatewayLookupFailed,
+    PaymentFailed,
+    PaymentMethodNotAvailable,
+    PaymentSourceMismatch,
+)
+from payments.gateways import GatewayResult
 from payments.models import Transaction
 from payments.selectors import payment_methods_available
+from payments.services import transaction_gateway_lookup, transaction_settle
 
 logger = logging.getLogger(__name__)
 
@@ -281,29 +293,7 @@ def _placement_finish(*, order_id: str, actor: Actor, attempt: int | None = None
 
     def settled(locked: Order, authorizations: list[Transaction]) -> None:
         [authorization] = authorizations
-        if (
-            locked.status != Order.Status.PLACING
-            or authorization.status == Transaction.Status.PENDING
-        ):
-            return  # resolved meanwhile (by the recovery), or still with the gateway
-        if not authorization.succeeded:
-            error = PaymentFailed(authorization)
-            error.pointer = relationship("payment_source")
-            outcome.append(error)
-        elif authorization.amount_cents < locked.total_amount_with_taxes_cents:
-            # spec 2.2: the authorization must cover the recomputed total; a partial one is
-            # given back (below, with no lock held) and the order stays pending
-            outcome.append(
-                PaymentPartiallyAuthorized(
-                    f"The gateway authorized {authorization.amount_cents} of "
-                    f"{locked.total_amount_with_taxes_cents}.",
-                    pointer=relationship("payment_source"),
-                )
-            )
-        if outcome:
-            _order_placing_abort(locked, actor=actor, errors=outcome)
-        else:
-            _order_placed(locked, actor=actor, trigger="_place")
+        outcome.extend(_placement_settled(locked, authorization, actor=actor))
 
     try:
         authorization = order_payment_authorize(
@@ -344,6 +334,97 @@ def _placement_error(exc: Exception) -> DomainError:
         return exc
     logger.error("placing failed unexpectedly", exc_info=exc)
     return PlacementFailed("The placement failed unexpectedly; place it again.")
+
+
+def _placement_settled(
+    locked: Order, authorization: Transaction, *, actor: Actor
+) -> list[DomainError]:
+    """Step 3 on the locked order, its authorization settled: placing → placed, or back to
+    pending with the reasons. Returns the reasons (none: placed, or nothing to do — resolved
+    meanwhile, or the authorization still with the gateway)."""
+    if locked.status != Order.Status.PLACING or authorization.status == Transaction.Status.PENDING:
+        return []  # resolved meanwhile (by the recovery), or still with the gateway
+    outcome: list[DomainError] = []
+    if not authorization.succeeded:
+        error = PaymentFailed(authorization)
+        error.pointer = relationship("payment_source")
+        outcome.append(error)
+    elif authorization.amount_cents < locked.total_amount_with_taxes_cents:
+        # spec 2.2: the authorization must cover the recomputed total; a partial one is
+        # given back (after the commit, with no lock held) and the order stays pending
+        outcome.append(
+            PaymentPartiallyAuthorized(
+                f"The gateway authorized {authorization.amount_cents} of "
+                f"{locked.total_amount_with_taxes_cents}.",
+                pointer=relationship("payment_source"),
+            )
+        )
+    if outcome:
+        _order_placing_abort(locked, actor=actor, errors=outcome)
+    else:
+        _order_placed(locked, actor=actor, trigger="_place")
+    return outcome
+
+
+NEVER_SEEN = GatewayResult.failure(
+    GATEWAY_UNREACHABLE, "The gateway has no record of the authorization: it never saw the call."
+)
+
+
+def order_placement_resolve(
+    *, authorization: Transaction, result: GatewayResult | None, actor: Actor
+) -> Order:
+    """Finish a placement whose process died with its authorization pending, from what the
+    gateway says became of it (`transaction_gateway_lookup`; None: it never saw the call).
+    Settles the authorization and places the order, or aborts the placement, in one
+    transaction with the order locked — as the settle of `_placement_finish` does; a partial
+    authorization is given back afterwards. Never asks the gateway to authorize."""
+    with transaction.atomic(durable=True):
+        locked = order_lock(authorization.order_id)
+        settlement = transaction_settle(txn=authorization, result=result or NEVER_SEEN)
+        if settlement.settled:
+            order_transaction_event(order=locked, txn=settlement.transaction, actor=actor)
+        if locked.status == Order.Status.PLACING and settlement.transaction.idempotency_key == (
+            placement_idempotency_key(locked.pk, placement_attempt(locked.pk))
+        ):  # (an authorization of an earlier attempt does not decide this one)
+            _placement_settled(locked, settlement.transaction, actor=actor)
+        order_statuses_write(order=locked, actor=actor, trigger="_place")
+    resolved = Order.objects.select_related("market__price_list").get(pk=locked.pk)
+    if settlement.transaction.succeeded and resolved.status != Order.Status.PLACED:
+        order_authorization_give_back(authorization=settlement.transaction, actor=actor)
+    return resolved
+
+
+def order_placement_abandon(*, order_id: str, actor: Actor) -> Order:
+    """Finish a placement whose process died before it reserved an authorization: a free
+    order (nothing to authorize) is placed, any other goes back to pending with its stock
+    released. Does nothing once the attempt has an authorization (see
+    `order_placement_resolve`)."""
+    with transaction.atomic(durable=True):
+        locked = order_lock(order_id)
+        if locked.status != Order.Status.PLACING:
+            return locked
+        key = placement_idempotency_key(locked.pk, placement_attempt(locked.pk))
+        if Transaction.objects.filter(order_id=locked.pk, idempotency_key=key).exists():
+            return locked
+        if locked.total_amount_with_taxes_cents == 0 or locked.payment_method is None:
+            _order_placed(locked, actor=actor, trigger="_place")
+        else:
+            _order_placing_abort(
+                locked,
+                actor=actor,
+                errors=[PlacementFailed("The placement was interrupted; place it again.")],
+            )
+    return locked
+
+
+def _placement_pending_authorization(order_id: str, attempt: int) -> Transaction | None:
+    return Transaction.objects.filter(
+        order_id=order_id,
+        type=Transaction.Type.AUTHORIZATIONS,
+        status=Transaction.Status.PENDING,
+        idempotency_key=placement_idempotency_key(order_id, attempt),
+    ).first()
 
 
 def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
@@ -419,6 +500,21 @@ def order_place_complete(*, order_id: str, actor: Actor) -> Order:
     reasons recorded in `placement_errors`. Safe to run twice: only a placing order moves,
     and a second run replays the first one's authorization. A refusal is an outcome (the
     order is returned); anything else, once recorded, is raised for the task runner."""
+    order = Order.objects.get(pk=order_id)
+    if order.status == Order.Status.PLACING:
+        pending = _placement_pending_authorization(order_id, placement_attempt(order_id))
+        if pending is not None:
+            # Delivered again: the worker that sent this authorization died before its
+            # answer was settled. Ask the gateway what became of it (never authorize again);
+            # settle only a definite answer, and leave the rest to `orders_recover_placements`.
+            try:
+                result = transaction_gateway_lookup(txn=pending)
+            except GatewayLookupFailed:
+                logger.warning("placement of %s: the gateway cannot tell yet", order.number)
+                return order
+            if result is None:
+                return order
+            return order_placement_resolve(authorization=pending, result=result, actor=actor)
     try:
         return _placement_finish(order_id=order_id, actor=actor)
     except DomainError:
