@@ -47,14 +47,14 @@ def all_at_once[T](fn: Callable[[int], T], workers: int) -> list[T]:
 def test_two_threads_placing_the_same_order_place_it_exactly_once(monkeypatch):
     # Hold the order lock a while inside the placement so the second caller surely waits on
     # it; it then finds the order placing (refused, 409) or placed (nothing to do).
-    reserve = placement.stock_reserve_for_placement
+    reserve = placement.stock_and_shipments_plan
 
     def slow_reserve(**kwargs: Any) -> Any:
         reservations = reserve(**kwargs)
         time.sleep(0.3)
         return reservations
 
-    monkeypatch.setattr(placement, "stock_reserve_for_placement", slow_reserve)
+    monkeypatch.setattr(placement, "stock_and_shipments_plan", slow_reserve)
     order = order_ready()
 
     def place(i: int) -> str:

@@ -87,4 +87,4 @@ def test_negative_amounts_are_a_bug_not_a_status(field):
     }
     amounts[field] = -1
     with pytest.raises(ValueError, match="never negative"):
-        payment_status_for(order_placed=True, **amounts)
+        payment_status_for(order_placed=True, **amounts)  # type: ignore[arg-type]
