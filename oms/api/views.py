@@ -181,6 +181,15 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         """Narrow what a sales channel or customer sees; integrations see everything."""
         return queryset
 
+    def scoped_queryset_of(self, resource_type: str) -> QuerySet[Any]:
+        """What this request's principal may see of another resource type, as that type's
+        own view scopes it (a transaction is visible as its order is, an address as what
+        owns it), without importing the app that serves it."""
+        view = self.registry[resource_type](
+            request=self.request, format_kwarg=None, action="list", kwargs={}
+        )
+        return view.scope_queryset(view.base_queryset(), self.principal)
+
     def base_queryset(self) -> QuerySet[Any]:
         meta = self.serializer_class.Meta
         queryset = meta.model._default_manager.all()
@@ -268,10 +277,12 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=self.request_data())
         serializer.is_valid(raise_exception=True)
+        # Everything up to the rendered document, so a request that answers an error (the
+        # new record is not visible to its creator, say) leaves nothing behind.
         with transaction.atomic():
             instance = self.perform_create_service(dict(serializer.validated_data))
-        instance = self.reload(instance)
-        return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
+            data = self.get_serializer(self.reload(instance)).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
@@ -284,9 +295,15 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         # reservation before they call a gateway (never a gateway call inside a held lock).
         if data:
             instance = self.perform_update_service(instance, data)
+        ran: set[str] = set()
         for name, value in triggers.items():
-            if name not in self.trigger_parameters and value not in (None, False, ""):
-                instance = self.perform_trigger(instance, name, value)
+            if name in self.trigger_parameters or value in (None, False, ""):
+                continue
+            method_name = self.triggers.get(name, name)
+            if method_name in ran:
+                continue  # `_capture` with `_capture_amount_cents`: one capture
+            ran.add(method_name)
+            instance = self.perform_trigger(instance, name, value)
         return Response(self.get_serializer(self.reload(instance)).data)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

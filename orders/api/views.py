@@ -26,6 +26,7 @@ from orders.models import Customer, CustomerAddress, LineItem, Order
 from orders.services.customers import customer_password_set
 from payments import services as payments
 from payments.api.views import AuthorizationView, CaptureView
+from payments.errors import PaymentFailed
 from payments.models import Transaction
 
 # What a storefront may read: its carts, and its orders once placed.
@@ -366,31 +367,59 @@ class TestPaymentView(PaymentSourceView):
         return payments.test_payment_create(order=order, token=data.get("token", "tok_success"))
 
 
+# The money triggers of an order's transactions: staff only, each through the order-level
+# workflow (it moves the order's statuses too). The amount attributes are triggers themselves,
+# as in Commerce Layer: `_capture_amount_cents` alone captures that amount.
+MONEY_TRIGGERS = Policy(sales_channel=frozenset({"retrieve"}), admin=READ | {"update"})
+
+
+def money_moved(transaction: Transaction) -> Transaction:
+    """A trigger that moved nothing answers so: a declined gateway call is a 422 with the
+    failed transaction's code, never a 200 that did nothing."""
+    if not transaction.succeeded:
+        raise PaymentFailed(transaction)
+    return transaction
+
+
 class OrderAuthorizationView(AuthorizationView):
-    """Authorizations' money triggers, followed by the order's statuses (orders owns them)."""
+    policy = MONEY_TRIGGERS
+    triggers = {
+        "_capture": "trigger_capture",
+        "_capture_amount_cents": "trigger_capture",
+        "_void": "trigger_void",
+    }
 
     def trigger_capture(self, instance: Transaction, value: Any) -> Transaction:
-        services.order_authorization_capture(
-            authorization=instance,
-            amount_cents=self.trigger_values.get("_capture_amount_cents"),
-            actor=self.actor,
-            idempotency_key=self.idempotency_key(),
+        money_moved(
+            services.order_authorization_capture(
+                authorization=instance,
+                amount_cents=self.trigger_values.get("_capture_amount_cents"),
+                actor=self.actor,
+                idempotency_key=self.idempotency_key(),
+            )
         )
         return instance
 
     def trigger_void(self, instance: Transaction, value: Any) -> Transaction:
-        services.order_authorization_void(
-            authorization=instance, actor=self.actor, idempotency_key=self.idempotency_key()
+        money_moved(
+            services.order_authorization_void(
+                authorization=instance, actor=self.actor, idempotency_key=self.idempotency_key()
+            )
         )
         return instance
 
 
 class OrderCaptureView(CaptureView):
+    policy = MONEY_TRIGGERS
+    triggers = {"_refund": "trigger_refund", "_refund_amount_cents": "trigger_refund"}
+
     def trigger_refund(self, instance: Transaction, value: Any) -> Transaction:
-        services.order_capture_refund(
-            capture=instance,
-            amount_cents=self.trigger_values.get("_refund_amount_cents"),
-            actor=self.actor,
-            idempotency_key=self.idempotency_key(),
+        money_moved(
+            services.order_capture_refund(
+                capture=instance,
+                amount_cents=self.trigger_values.get("_refund_amount_cents"),
+                actor=self.actor,
+                idempotency_key=self.idempotency_key(),
+            )
         )
         return instance
