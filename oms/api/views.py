@@ -208,19 +208,42 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return self.with_includes(queryset, includes)
 
     def check_includes(self, includes: set[str]) -> None:
-        """Only integrations may include a private relationship, at any depth."""
-        if self.principal.is_integration:
+        """Only integrations may include a private relationship, at any depth, and only they
+        and customer tokens a customer (a sales channel's cart does not lead to its buyer)."""
+        principal = self.principal
+        if principal.is_integration:
             return
         for path in includes:
-            if any(rel.private for rel in include_relationships(self.serializer_class, path)):
-                raise Forbidden(f"You are not authorized to include {path}.")
+            for rel in include_relationships(self.serializer_class, path):
+                if rel.private or (rel.customers_only and not principal.is_customer):
+                    raise Forbidden(f"You are not authorized to include {path}.")
+
+    def include_reaches_many(self, path: str) -> bool:
+        """Whether an include path walks through a to-many (other than a filtered part of a
+        visible record, such as an order's authorizations)."""
+        return any(
+            rel.many and not rel.filter
+            for rel in include_relationships(self.serializer_class, path)
+        )
 
     def with_includes(self, queryset: QuerySet[Any], includes: set[str]) -> QuerySet[Any]:
         """Preload what `include` renders, so a page costs the same queries whatever it holds:
         chains of to-one relationships are joined, anything past a to-many is prefetched."""
         scoped: set[str] = set()
         if not self.principal.is_integration:
-            scoped = {path.split(".")[0] for path in includes} & self.scoped_includes
+            # A storefront's included records are what their own endpoints would show it:
+            # whatever hangs below a to-many is fetched through the related view's scope
+            # (a customer's orders: this market's only), to-one chains are joined.
+            first = {path.split(".")[0] for path in includes}
+            scoped = (first & self.scoped_includes) | {
+                path.split(".")[0] for path in includes if self.include_reaches_many(path)
+            }
+            scoped = {
+                name
+                for name in scoped
+                if self.serializer_class.relationships[name].type in self.registry
+                and not self.serializer_class.relationships[name].filter
+            }
             for name in sorted(scoped):
                 nested = {p.split(".", 1)[1] for p in includes if p.startswith(f"{name}.")}
                 queryset = queryset.prefetch_related(self.scoped_prefetch(name, nested))

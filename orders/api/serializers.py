@@ -69,7 +69,9 @@ class CustomerSerializer(ResourceSerializer):
 
 class CustomerAddressSerializer(ResourceSerializer):
     relationships = {
-        "customer": Relationship("customers", writable="create", required=True),
+        "customer": Relationship(
+            "customers", writable="create", required=True, customers_only=True
+        ),
         "address": Relationship("addresses", writable="create", required=True),
     }
     name = serializers.CharField(read_only=True)
@@ -122,7 +124,7 @@ ORDER_CART_ATTRIBUTES = (
 class OrderSerializer(ResourceSerializer):
     relationships = {
         "market": Relationship("markets", writable="create"),
-        "customer": Relationship("customers", writable="both"),
+        "customer": Relationship("customers", writable="both", customers_only=True),
         "shipping_address": Relationship("addresses", writable="both"),
         "billing_address": Relationship("addresses", writable="both"),
         "payment_method": Relationship("payment_methods", writable="both"),
