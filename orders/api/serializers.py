@@ -267,7 +267,12 @@ class LineItemSerializer(ResourceSerializer):
         "stock_line_items": Relationship("stock_line_items", many=True, reverse="line_item"),
     }
     computed_fields = {
-        **money_fields("unit_amount"),
+        # unit_amount_cents is writable (an integration's price override), declared below
+        **{
+            name: field
+            for name, field in money_fields("unit_amount").items()
+            if name != "unit_amount_cents"
+        },
         **money_fields("total_amount"),
         **{
             name: field
