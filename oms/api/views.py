@@ -173,9 +173,15 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return Actor(kind="application", id=principal.application_id, name=principal.kind)
 
     def idempotency_key(self) -> str | None:
-        """The request's Idempotency-Key, scoped to the application, for money services."""
+        """The request's Idempotency-Key, scoped to the application (and the customer of a
+        customer token), for money services."""
         key = self.request.META.get("HTTP_IDEMPOTENCY_KEY")
-        return f"{self.principal.application_id}:{key}" if key else None
+        if not key:
+            return None
+        principal = self.principal
+        if principal.customer_id:
+            return f"{principal.application_id}:{principal.customer_id}:{key}"
+        return f"{principal.application_id}:{key}"
 
     def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
         """Narrow what a sales channel or customer sees; integrations see everything."""
