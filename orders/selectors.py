@@ -69,5 +69,5 @@ def addresses_unreferenced() -> Q:
     """Addresses nothing points at yet: a storefront's, just created, to attach to its cart."""
     condition = Q()
     for relation in _address_relations():
-        condition &= ~Exists(_referencing(relation, OuterRef("pk")))
+        condition &= Q(~Exists(_referencing(relation, OuterRef("pk"))))
     return condition

@@ -89,8 +89,8 @@ def _placed(market: Market, customer: Customer, status: str) -> tuple[Order, Lin
         actor=STAFF,
         data={
             "customer_email": customer.email,
-            "shipping_address": factories.AddressFactory(),
-            "billing_address": factories.AddressFactory(),
+            "shipping_address": factories.AddressFactory.create(),
+            "billing_address": factories.AddressFactory.create(),
         },
     )
     line = line_add(order, priced_sku(market, 5000))
@@ -145,10 +145,10 @@ def build_world() -> World:
         )
     }
     ada_book = services.customer_address_create(
-        customer=ada, address=factories.AddressFactory(first_name="Ada")
+        customer=ada, address=factories.AddressFactory.create(first_name="Ada")
     )
     bob_book = services.customer_address_create(
-        customer=bob, address=factories.AddressFactory(first_name="Bob")
+        customer=bob, address=factories.AddressFactory.create(first_name="Bob")
     )
     return World(
         market_a=market_a,
