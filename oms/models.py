@@ -48,6 +48,9 @@ class IdempotencyRecord(models.Model):
     """A claimed `Idempotency-Key` and, once the request finished, its response."""
 
     owner = models.CharField(max_length=64)  # the API application that sent it
+    # the customer of a customer token (empty otherwise): two customers of one storefront
+    # never share a key's response
+    customer = models.CharField(max_length=64, blank=True, default="")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)  # sha256 of method, path and body
     status_code = models.PositiveSmallIntegerField(null=True)
@@ -56,8 +59,10 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_unique")
+            models.UniqueConstraint(
+                fields=["owner", "customer", "key"], name="idempotency_key_unique_per_principal"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.owner}:{self.key}"
+        return f"{self.owner}:{self.customer}:{self.key}"

@@ -190,6 +190,11 @@ OMS_CUSTOMER_AUTHENTICATOR = os.environ.get(
 )
 # --- end oauth -----------------------------------------------------------------------------
 
+# A request holding an Idempotency-Key (claimed, not finished) for longer than this many
+# seconds is taken for dead (a worker killed mid-request): the key may then be retried. Keep it
+# above the longest request (gateway timeouts included).
+OMS_IDEMPOTENCY_CLAIM_TIMEOUT = int(os.environ.get("OMS_IDEMPOTENCY_CLAIM_TIMEOUT", "60"))
+
 # --- tasks ----------------------------------------------------------------------------------
 # Background tasks (`django.tasks`): placement with `place_async`. The immediate backend runs a
 # task as soon as it is enqueued (after the enqueuing transaction commits); a worker-backed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from markets.models import Address, Price, Sku
 from orders.models import Order
@@ -31,21 +33,41 @@ def skus_by_id(sku_ids: set[str]) -> dict[str, Sku]:
     return {sku.pk: sku for sku in Sku.objects.filter(pk__in=sku_ids)}
 
 
+def _address_relations() -> list[models.ForeignObjectRel]:
+    """Every relation pointing at an address (hidden ones too: merchants, stock locations)."""
+    relations = []
+    for relation in Address._meta.get_fields(include_hidden=True):
+        if not (relation.one_to_many and relation.auto_created and not relation.concrete):
+            continue
+        assert isinstance(relation, models.ForeignObjectRel)
+        relations.append(relation)
+    return relations
+
+
+def _referencing(relation: models.ForeignObjectRel, address: Any) -> QuerySet[Any]:
+    model = relation.related_model
+    assert isinstance(model, type)
+    assert issubclass(model, models.Model)
+    return model._default_manager.filter(**{relation.field.name: address})
+
+
 def address_is_referenced(address: Address, *, order: Order | None = None, slot: str = "") -> bool:
     """Whether anything other than `order`'s own `slot` ("shipping_address" or
     "billing_address") points at the address: another order, the order's other slot, a
     customer's address book, a merchant, a stock location… Every relation counts, present and
     future ones alike. An order given a referenced address gets a clone instead."""
-    for relation in Address._meta.get_fields(include_hidden=True):
-        if not (relation.one_to_many and relation.auto_created and not relation.concrete):
-            continue
-        assert isinstance(relation, models.ForeignObjectRel)
-        model = relation.related_model
-        assert isinstance(model, type)
-        assert issubclass(model, models.Model)
-        referencing = model._default_manager.filter(**{relation.field.name: address})
-        if order is not None and model is Order and relation.field.name == slot:
+    for relation in _address_relations():
+        referencing = _referencing(relation, address)
+        if order is not None and relation.related_model is Order and relation.field.name == slot:
             referencing = referencing.exclude(pk=order.pk)
         if referencing.exists():
             return True
     return False
+
+
+def addresses_unreferenced() -> Q:
+    """Addresses nothing points at yet: a storefront's, just created, to attach to its cart."""
+    condition = Q()
+    for relation in _address_relations():
+        condition &= Q(~Exists(_referencing(relation, OuterRef("pk"))))
+    return condition

@@ -16,7 +16,6 @@ urlpatterns = [
     ),
     path("application", ApplicationView.as_view({"get": "retrieve"}), name="application"),
     *resource_urls(
-        views.AddressView,
         views.MerchantView,
         views.CustomerGroupView,
         views.ShippingCategoryView,

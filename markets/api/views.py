@@ -9,7 +9,7 @@ from django.db.models import Exists, Model, OuterRef, QuerySet
 from markets import services
 from markets.api import serializers as s
 from markets.models import Market, Price
-from oms.api.permissions import BACK_OFFICE, CATALOG, SINGLETON, Policy
+from oms.api.permissions import BACK_OFFICE, CATALOG, SINGLETON
 from oms.api.principal import Principal
 from oms.api.views import ResourceViewSet, fields
 
@@ -25,32 +25,6 @@ class OrganizationView(ResourceViewSet):
 
     def get_object(self) -> Model:
         return services.organization_get()
-
-
-class AddressView(ResourceViewSet):
-    resource_name = "addresses"
-    serializer_class = s.AddressSerializer
-    # storefronts create the addresses of their carts and read those whose id they hold
-    policy = Policy(sales_channel=frozenset({"create", "retrieve", "update"}))
-    filterable = fields(
-        "business",
-        "first_name",
-        "last_name",
-        "company",
-        "line_1",
-        "line_2",
-        "city",
-        "zip_code",
-        "state_code",
-        "country_code",
-        "phone",
-        "email",
-        "notes",
-        "lat",
-        "lng",
-        "billing_info",
-    )
-    sortable = fields("city", "state_code", "country_code")
 
 
 class MerchantView(ResourceViewSet):

@@ -3,7 +3,9 @@
 The first request with a key claims it (a unique row, inserted before any work, so a concurrent
 twin is refused with 409 instead of running twice), runs, and stores its response. A retry with
 the same key and the same body within 24 hours gets the stored response; the same key with a
-different body is a 422.
+different body is a 422. Keys belong to the application and, for a customer token, the customer
+that sent them. A claim older than `OMS_IDEMPOTENCY_CLAIM_TIMEOUT` whose request never finished
+(its worker died) is given up, so the key can be retried.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,19 +67,28 @@ class IdempotencyMixin:
                 parameter="Idempotency-Key",
             )
         principal = principal_of(request)
-        owner = principal.application_id if principal else ""
+        scope = {
+            "owner": principal.application_id if principal else "",
+            "customer": (principal.customer_id or "") if principal else "",
+            "key": key,
+        }
         fingerprint = request_fingerprint(request)
-        since = timezone.now() - WINDOW
-        IdempotencyRecord.objects.filter(owner=owner, key=key, created_at__lt=since).delete()
+        now = timezone.now()
+        claim_timeout = timedelta(seconds=settings.OMS_IDEMPOTENCY_CLAIM_TIMEOUT)
+        IdempotencyRecord.objects.filter(
+            Q(created_at__lt=now - WINDOW)
+            | Q(status_code__isnull=True, created_at__lt=now - claim_timeout),
+            **scope,
+        ).delete()  # expired, or claimed by a request that died
         try:
             with transaction.atomic():
                 self._idempotency_record = IdempotencyRecord.objects.create(
-                    owner=owner, key=key, fingerprint=fingerprint
+                    **scope, fingerprint=fingerprint
                 )
             return
         except IntegrityError:
             pass
-        existing = IdempotencyRecord.objects.filter(owner=owner, key=key).first()
+        existing = IdempotencyRecord.objects.filter(**scope).first()
         if existing is None:  # expired and purged between the two statements
             raise ApiError("Retry the request.", code="CONFLICT", status_code=409)
         if existing.fingerprint != fingerprint:
@@ -109,11 +122,13 @@ class IdempotencyMixin:
         record = self._idempotency_record
         if record is not None:
             self._idempotency_record = None
+            # by pk and unclaimed: a claim taken for dead and retried meanwhile is not ours
+            claim = IdempotencyRecord.objects.filter(pk=record.pk, status_code__isnull=True)
             if response.status_code >= 500:
-                record.delete()  # let the client retry a server failure
+                claim.delete()  # let the client retry a server failure
             else:
                 response.render()
-                record.status_code = response.status_code
-                record.response_body = response.content.decode()
-                record.save(update_fields=["status_code", "response_body"])
+                claim.update(
+                    status_code=response.status_code, response_body=response.content.decode()
+                )
         return response

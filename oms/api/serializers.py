@@ -53,6 +53,9 @@ class Relationship:
     reverse: str | None = None
     required: bool = False
     private: bool = False
+    # customer data: only integrations and customer tokens may include it (a sales channel
+    # cannot read customers; a customer reads only itself, which the related view's scope keeps)
+    customers_only: bool = False
     # reachable by its related endpoint only (no model attribute to render or include it from)
     links_only: bool = False
     # a to-many that is a filtered part of `source` (an order's authorizations are its

@@ -223,13 +223,28 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return Actor(kind="application", id=principal.application_id, name=principal.kind)
 
     def idempotency_key(self) -> str | None:
-        """The request's Idempotency-Key, scoped to the application, for money services."""
+        """The request's Idempotency-Key, scoped to the application (and the customer of a
+        customer token), for money services."""
         key = self.request.META.get("HTTP_IDEMPOTENCY_KEY")
-        return f"{self.principal.application_id}:{key}" if key else None
+        if not key:
+            return None
+        principal = self.principal
+        if principal.customer_id:
+            return f"{principal.application_id}:{principal.customer_id}:{key}"
+        return f"{principal.application_id}:{key}"
 
     def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
         """Narrow what a sales channel or customer sees; integrations see everything."""
         return queryset
+
+    def scoped_queryset_of(self, resource_type: str) -> QuerySet[Any]:
+        """What this request's principal may see of another resource type, as that type's
+        own view scopes it (a transaction is visible as its order is, an address as what
+        owns it), without importing the app that serves it."""
+        view = self.registry[resource_type](
+            request=self.request, format_kwarg=None, action="list", kwargs={}
+        )
+        return view.scope_queryset(view.base_queryset(), self.principal)
 
     def base_queryset(self) -> QuerySet[Any]:
         meta = self.serializer_class.Meta
@@ -257,19 +272,42 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return self.with_includes(queryset, includes)
 
     def check_includes(self, includes: set[str]) -> None:
-        """Only integrations may include a private relationship, at any depth."""
-        if self.principal.is_integration:
+        """Only integrations may include a private relationship, at any depth, and only they
+        and customer tokens a customer (a sales channel's cart does not lead to its buyer)."""
+        principal = self.principal
+        if principal.is_integration:
             return
         for path in includes:
-            if any(rel.private for rel in include_relationships(self.serializer_class, path)):
-                raise Forbidden(f"You are not authorized to include {path}.")
+            for rel in include_relationships(self.serializer_class, path):
+                if rel.private or (rel.customers_only and not principal.is_customer):
+                    raise Forbidden(f"You are not authorized to include {path}.")
+
+    def include_reaches_many(self, path: str) -> bool:
+        """Whether an include path walks through a to-many (other than a filtered part of a
+        visible record, such as an order's authorizations)."""
+        return any(
+            rel.many and not rel.filter
+            for rel in include_relationships(self.serializer_class, path)
+        )
 
     def with_includes(self, queryset: QuerySet[Any], includes: set[str]) -> QuerySet[Any]:
         """Preload what `include` renders, so a page costs the same queries whatever it holds:
         chains of to-one relationships are joined, anything past a to-many is prefetched."""
         scoped: set[str] = set()
         if not self.principal.is_integration:
-            scoped = {path.split(".")[0] for path in includes} & self.scoped_includes
+            # A storefront's included records are what their own endpoints would show it:
+            # whatever hangs below a to-many is fetched through the related view's scope
+            # (a customer's orders: this market's only), to-one chains are joined.
+            first = {path.split(".")[0] for path in includes}
+            scoped = (first & self.scoped_includes) | {
+                path.split(".")[0] for path in includes if self.include_reaches_many(path)
+            }
+            scoped = {
+                name
+                for name in scoped
+                if self.serializer_class.relationships[name].type in self.registry
+                and not self.serializer_class.relationships[name].filter
+            }
             for name in sorted(scoped):
                 nested = {p.split(".", 1)[1] for p in includes if p.startswith(f"{name}.")}
                 queryset = queryset.prefetch_related(self.scoped_prefetch(name, nested))
@@ -332,10 +370,12 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=self.request_data())
         serializer.is_valid(raise_exception=True)
+        # Everything up to the rendered document, so a request that answers an error (the
+        # new record is not visible to its creator, say) leaves nothing behind.
         with transaction.atomic():
             instance = self.perform_create_service(dict(serializer.validated_data))
-        instance = self.reload(instance)
-        return Response(self.get_serializer(instance).data, status=status.HTTP_201_CREATED)
+            data = self.get_serializer(self.reload(instance)).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
@@ -348,9 +388,15 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         # reservation before they call a gateway (never a gateway call inside a held lock).
         if data:
             instance = self.perform_update_service(instance, data)
+        ran: set[str] = set()
         for name, value in triggers.items():
-            if name not in self.trigger_parameters and value not in (None, False, ""):
-                instance = self.perform_trigger(instance, name, value)
+            if name in self.trigger_parameters or value in (None, False, ""):
+                continue
+            method_name = self.triggers.get(name, name)
+            if method_name in ran:
+                continue  # `_capture` with `_capture_amount_cents`: one capture
+            ran.add(method_name)
+            instance = self.perform_trigger(instance, name, value)
         return Response(self.get_serializer(self.reload(instance)).data)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:

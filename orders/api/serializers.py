@@ -69,7 +69,9 @@ class CustomerSerializer(ResourceSerializer):
 
 class CustomerAddressSerializer(ResourceSerializer):
     relationships = {
-        "customer": Relationship("customers", writable="create", required=True),
+        "customer": Relationship(
+            "customers", writable="create", required=True, customers_only=True
+        ),
         "address": Relationship("addresses", writable="create", required=True),
     }
     name = serializers.CharField(read_only=True)
@@ -122,7 +124,7 @@ ORDER_CART_ATTRIBUTES = (
 class OrderSerializer(ResourceSerializer):
     relationships = {
         "market": Relationship("markets", writable="create"),
-        "customer": Relationship("customers", writable="both"),
+        "customer": Relationship("customers", writable="both", customers_only=True),
         "shipping_address": Relationship("addresses", writable="both"),
         "billing_address": Relationship("addresses", writable="both"),
         "payment_method": Relationship("payment_methods", writable="both"),
@@ -265,7 +267,12 @@ class LineItemSerializer(ResourceSerializer):
         "stock_line_items": Relationship("stock_line_items", many=True, reverse="line_item"),
     }
     computed_fields = {
-        **money_fields("unit_amount"),
+        # unit_amount_cents is writable (an integration's price override), declared below
+        **{
+            name: field
+            for name, field in money_fields("unit_amount").items()
+            if name != "unit_amount_cents"
+        },
         **money_fields("total_amount"),
         **{
             name: field

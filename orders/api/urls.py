@@ -4,6 +4,7 @@ from orders.api import views
 urlpatterns = resource_urls(
     views.CustomerView,
     views.CustomerAddressView,
+    views.AddressView,
     views.OrderView,
     views.LineItemView,
     views.ShipmentView,

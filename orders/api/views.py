@@ -9,23 +9,27 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db import transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, Q, QuerySet
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from fulfillment.models import Shipment
 from fulfillment.services import stock_reserve_draft
-from markets.models import Market
+from markets.api.serializers import ADDRESS_WRITABLE, AddressSerializer
+from markets.models import Address, Market
 from oms.api.errors import ApiError
 from oms.api.permissions import READ, Forbidden, Policy
 from oms.api.principal import Principal
 from oms.api.views import NestedListMixin, ResourceViewSet, fields
 from orders import services
 from orders.api import serializers as s
+from orders.errors import AddressNotFound, attribute, relationship
 from orders.models import Customer, CustomerAddress, LineItem, Order
-from orders.services.customers import customer_password_set
+from orders.selectors import addresses_unreferenced
+from orders.services.customers import customer_password_set, email_normalize
 from payments import services as payments
 from payments.api.views import AuthorizationView, CaptureView
+from payments.errors import PaymentFailed
 from payments.models import Transaction
 
 # What a storefront may read: its carts, and its orders once placed.
@@ -97,6 +101,52 @@ class CustomerAddressView(ResourceViewSet):
         services.customer_address_delete(customer_address=instance)
 
 
+def owned_addresses(principal: Principal, *, writable: bool) -> Q:
+    """The addresses a storefront reaches through what owns them: the carts it holds (their
+    orders once placed, to read), a customer's address book, and addresses nothing owns yet
+    (just created, to attach). Addresses are never shared (an order given a used one gets a
+    clone), so each has one owner."""
+    orders = visible_orders(principal)
+    if writable:
+        orders = orders.filter(status__in=Order.CART_STATUSES)
+    owned = (
+        Q(pk__in=orders.values("shipping_address"))
+        | Q(pk__in=orders.values("billing_address"))
+        | addresses_unreferenced()
+    )
+    if principal.is_customer:
+        book = CustomerAddress.objects.filter(customer_id=principal.customer_id)
+        owned |= Q(pk__in=book.values("address"))
+    return owned
+
+
+class AddressView(ResourceViewSet):
+    resource_name = "addresses"
+    serializer_class = AddressSerializer
+    # storefronts create the addresses of their carts and read those whose id they hold
+    policy = Policy(sales_channel=frozenset({"create", "retrieve", "update"}))
+    filterable = fields(*ADDRESS_WRITABLE)
+    sortable = fields("city", "state_code", "country_code")
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        if principal.is_integration:
+            return queryset
+        return queryset.filter(owned_addresses(principal, writable=False))
+
+    def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
+        principal = self.principal
+        if not principal.is_integration:
+            writable = Address.objects.filter(owned_addresses(principal, writable=True))
+            if not writable.filter(pk=instance.pk).exists():
+                raise ApiError(
+                    "The address belongs to a placed order: it cannot change any more.",
+                    code="ORDER_NOT_EDITABLE",
+                    status_code=422,
+                    pointer="/data",
+                )
+        return super().perform_update_service(instance, data)
+
+
 class OrderView(ResourceViewSet):
     resource_name = "orders"
     serializer_class = s.OrderSerializer
@@ -159,8 +209,46 @@ class OrderView(ResourceViewSet):
             raise Forbidden("This token is not scoped to that market.")
         return market
 
+    def _storefront_data(self, data: dict[str, Any], *, creating: bool) -> None:
+        """What a storefront may not send, however the serializer accepts it: a customer (it
+        names the buyer by `customer_email`; a customer token's cart is its own), another
+        e-mail than the customer's own, and addresses it does not hold."""
+        principal = self.principal
+        if principal.is_integration:
+            return
+        own = Customer.objects.filter(pk=principal.customer_id).first()
+        if "customer" in data and (own is None or data["customer"] != own):
+            raise Forbidden(
+                "A storefront names an order's buyer with customer_email, not customer.",
+                pointer="/data/relationships/customer",
+            )
+        if own is not None:
+            email = data.get("customer_email")
+            if email is not None and email_normalize(str(email)) != own.email:
+                raise ApiError(
+                    "A customer's order carries the customer's own e-mail.",
+                    code="VALIDATION_ERROR",
+                    status_code=422,
+                    pointer="/data/attributes/customer_email",
+                )
+            if creating:
+                data["customer"] = own
+        held = Address.objects.filter(owned_addresses(principal, writable=False))
+        for slot in ("shipping_address", "billing_address"):
+            value = data.get(slot)
+            if isinstance(value, Address) and not held.filter(pk=value.pk).exists():
+                raise AddressNotFound(
+                    f"No address has the id {value.pk!r}.", pointer=relationship(slot)
+                )
+            key = f"_{slot}_clone_id"
+            if data.get(key) and not held.filter(pk=str(data[key])).exists():
+                raise AddressNotFound(
+                    f"No address has the id {data[key]!r}.", pointer=attribute(key)
+                )
+
     def perform_create_service(self, data: dict[str, Any]) -> Model:
         market = self._market_for_create(data)
+        self._storefront_data(data, creating=True)
         return services.order_create(market=market, actor=self.actor, data=data)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -174,6 +262,7 @@ class OrderView(ResourceViewSet):
             refused = [name for name in triggers if name not in STOREFRONT_TRIGGERS]
             if refused:
                 raise Forbidden(f"{refused[0]} is a back-office trigger.")
+            self._storefront_data(data, creating=False)
             if data and order.status not in Order.CART_STATUSES:
                 raise ApiError(
                     f"Order #{order.number} is {order.status}: a storefront changes only carts.",
@@ -284,6 +373,19 @@ class ShipmentView(NestedListMixin, ResourceViewSet):
         triggers = [name for name in s.SHIPMENT_TRIGGERS if data.pop(name, False)]
         if triggers and not self.principal.is_integration:
             raise Forbidden(f"{triggers[0]} is a back-office trigger.")
+        order = shipment.order
+        if (
+            "shipping_method" in data
+            and not self.principal.is_integration
+            and order.status not in Order.CART_STATUSES
+        ):
+            # the order was priced and paid with the method it has: only staff may change it
+            raise ApiError(
+                f"Order #{order.number} is {order.status}: its shipping method is set.",
+                code="ORDER_NOT_EDITABLE",
+                status_code=422,
+                pointer="/data/relationships/shipping_method",
+            )
         if "shipping_method" in data:
             if data["shipping_method"] is None:
                 raise ApiError(
@@ -366,31 +468,59 @@ class TestPaymentView(PaymentSourceView):
         return payments.test_payment_create(order=order, token=data.get("token", "tok_success"))
 
 
+# The money triggers of an order's transactions: staff only, each through the order-level
+# workflow (it moves the order's statuses too). The amount attributes are triggers themselves,
+# as in Commerce Layer: `_capture_amount_cents` alone captures that amount.
+MONEY_TRIGGERS = Policy(sales_channel=frozenset({"retrieve"}), admin=READ | {"update"})
+
+
+def money_moved(transaction: Transaction) -> Transaction:
+    """A trigger that moved nothing answers so: a declined gateway call is a 422 with the
+    failed transaction's code, never a 200 that did nothing."""
+    if not transaction.succeeded:
+        raise PaymentFailed(transaction)
+    return transaction
+
+
 class OrderAuthorizationView(AuthorizationView):
-    """Authorizations' money triggers, followed by the order's statuses (orders owns them)."""
+    policy = MONEY_TRIGGERS
+    triggers = {
+        "_capture": "trigger_capture",
+        "_capture_amount_cents": "trigger_capture",
+        "_void": "trigger_void",
+    }
 
     def trigger_capture(self, instance: Transaction, value: Any) -> Transaction:
-        services.order_authorization_capture(
-            authorization=instance,
-            amount_cents=self.trigger_values.get("_capture_amount_cents"),
-            actor=self.actor,
-            idempotency_key=self.idempotency_key(),
+        money_moved(
+            services.order_authorization_capture(
+                authorization=instance,
+                amount_cents=self.trigger_values.get("_capture_amount_cents"),
+                actor=self.actor,
+                idempotency_key=self.idempotency_key(),
+            )
         )
         return instance
 
     def trigger_void(self, instance: Transaction, value: Any) -> Transaction:
-        services.order_authorization_void(
-            authorization=instance, actor=self.actor, idempotency_key=self.idempotency_key()
+        money_moved(
+            services.order_authorization_void(
+                authorization=instance, actor=self.actor, idempotency_key=self.idempotency_key()
+            )
         )
         return instance
 
 
 class OrderCaptureView(CaptureView):
+    policy = MONEY_TRIGGERS
+    triggers = {"_refund": "trigger_refund", "_refund_amount_cents": "trigger_refund"}
+
     def trigger_refund(self, instance: Transaction, value: Any) -> Transaction:
-        services.order_capture_refund(
-            capture=instance,
-            amount_cents=self.trigger_values.get("_refund_amount_cents"),
-            actor=self.actor,
-            idempotency_key=self.idempotency_key(),
+        money_moved(
+            services.order_capture_refund(
+                capture=instance,
+                amount_cents=self.trigger_values.get("_refund_amount_cents"),
+                actor=self.actor,
+                idempotency_key=self.idempotency_key(),
+            )
         )
         return instance

@@ -113,8 +113,9 @@ class ExternalGatewayView(PaymentGatewayView):
     gateway_type = PaymentGateway.Type.EXTERNAL
 
 
-# A storefront may read a transaction whose id it holds (from its order); staff act on them.
-TRANSACTIONS = Policy(sales_channel=frozenset({"retrieve"}), admin=READ | {"update"})
+# A storefront reads a transaction whose id it holds, of an order it may see; the money
+# triggers (`_capture`, `_void`, `_refund`…) move the order too, so the orders API serves them
+# (orders.api.views): payments' own endpoints never change an order.
 TRANSACTION_FILTERS = fields(
     "number",
     "type",
@@ -139,27 +140,24 @@ class TransactionView(ResourceViewSet):
     transaction_type: ClassVar[str | None] = None
 
     def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
-        return queryset.filter(type=self.transaction_type) if self.transaction_type else queryset
+        if self.transaction_type:
+            queryset = queryset.filter(type=self.transaction_type)
+        if principal.is_integration:
+            return queryset
+        # a transaction is visible as its order is, whoever decides that (the orders API)
+        return queryset.filter(order__in=self.scoped_queryset_of("orders").values("pk"))
 
 
 class AuthorizationView(TransactionView):
     resource_name = "authorizations"
     serializer_class = s.AuthorizationSerializer
-    policy = TRANSACTIONS
     transaction_type = Transaction.Type.AUTHORIZATIONS
-    triggers = {"_capture": "trigger_capture", "_void": "trigger_void"}
-    trigger_parameters = frozenset({"_capture_amount_cents"})
-
-    # The triggers move an order's money: the orders API serves them (orders owns the order).
 
 
 class CaptureView(TransactionView):
     resource_name = "captures"
     serializer_class = s.CaptureSerializer
-    policy = TRANSACTIONS
     transaction_type = Transaction.Type.CAPTURES
-    triggers = {"_refund": "trigger_refund"}
-    trigger_parameters = frozenset({"_refund_amount_cents"})
 
 
 class VoidView(TransactionView):

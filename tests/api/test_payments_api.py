@@ -65,8 +65,9 @@ def test_void_an_authorization(as_role):
 
 
 def test_sales_channel_cannot_capture(as_role):
-    authorization = make_checkout().authorize(5000)
-    api = as_role("sales_channel")
+    checkout = make_checkout()
+    authorization = checkout.authorize(5000)
+    api = as_role("sales_channel", market_ids=(checkout.order.market_id,))  # the order's market
     assert api.get(f"/api/authorizations/{authorization.id}").status_code == 200
     assert api.get("/api/authorizations").status_code == 401
     response = api.patch(

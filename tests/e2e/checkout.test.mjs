@@ -159,12 +159,18 @@ describe('checkout through the SDK', () => {
     const authorizations = Array.from(await integration.orders.authorizations(id))
     assert.equal(authorizations.length, 1)
     assert.equal(authorizations[0].amount_cents, TOTAL_CENTS)
-    const partial = await integration.authorizations.update({
-      id: authorizations[0].id,
-      _capture: true,
-      _capture_amount_cents: PARTIAL_CAPTURE_CENTS,
-    })
+    // the amount alone is the trigger (the SDK sends only `_capture_amount_cents`)
+    const partial = await integration.authorizations._capture_amount_cents(
+      authorizations[0].id,
+      PARTIAL_CAPTURE_CENTS,
+    )
     assert.equal(partial.id, authorizations[0].id)
+    assert.equal(partial.capture_amount_cents, PARTIAL_CAPTURE_CENTS, 'the partial capture moved money')
+    assert.equal(partial.capture_balance_cents, TOTAL_CENTS - PARTIAL_CAPTURE_CENTS)
+    assert.deepEqual(
+      Array.from(await integration.orders.captures(id)).map((c) => [c.amount_cents, c.succeeded]),
+      [[PARTIAL_CAPTURE_CENTS, true]],
+    )
     let order = await integration.orders.retrieve(id)
     assert.deepEqual(
       [order.payment_status, order.fulfillment_status],
@@ -191,7 +197,11 @@ describe('checkout through the SDK', () => {
       [PARTIAL_CAPTURE_CENTS, TOTAL_CENTS - PARTIAL_CAPTURE_CENTS],
     )
     const rest = captures.find((c) => c.amount_cents === TOTAL_CENTS - PARTIAL_CAPTURE_CENTS)
-    await integration.captures.update({ id: rest.id, _refund: true, _refund_amount_cents: REFUND_CENTS })
+    // the amount alone is the trigger (the SDK sends only `_refund_amount_cents`)
+    const refunded = await integration.captures._refund_amount_cents(rest.id, REFUND_CENTS)
+    assert.equal(refunded.id, rest.id)
+    assert.equal(refunded.refund_amount_cents, REFUND_CENTS, 'the partial refund moved money')
+    assert.equal(refunded.refund_balance_cents, rest.amount_cents - REFUND_CENTS)
     order = await integration.orders.retrieve(id)
     assert.deepEqual(statuses(order), { status: 'approved', payment_status: 'partially_refunded', fulfillment_status: 'fulfilled' })
     const refunds = Array.from(await integration.orders.refunds(id))
