@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
+
+from django.db import transaction
 
 from fulfillment.models import Shipment
 from oms.actors import Actor
-from orders.events import order_event_record
+from orders.events import order_event_record, order_events_record
 from orders.models import OrderEvent
 
 logger = logging.getLogger("oms.fulfillment")
@@ -26,6 +29,40 @@ def shipment_status_changed_event(
         to_status=shipment.status,
         message=shipment.number,
     )
+
+
+def shipment_status_changed_events(
+    *, moves: list[tuple[Shipment, str, str, str]], actor: Actor
+) -> list[OrderEvent]:
+    """Several shipments moved at once (at placement): their timeline rows in one insert, and
+    their after-commit notices. `moves`: (shipment, trigger, from status, to status)."""
+    events = [
+        OrderEvent(
+            order_id=shipment.order_id,
+            actor=str(actor),
+            trigger=trigger,
+            subject_type="shipments",
+            subject_id=shipment.pk,
+            field="status",
+            from_status=from_status,
+            to_status=to_status,
+            message=shipment.number,
+        )
+        for shipment, trigger, from_status, to_status in moves
+    ]
+    for shipment, trigger, from_status, to_status in moves:
+        transaction.on_commit(
+            partial(
+                shipment_status_changed_notice,
+                shipment_id=shipment.pk,
+                number=shipment.number,
+                actor=actor,
+                trigger=trigger,
+                from_status=from_status,
+                to_status=to_status,
+            )
+        )
+    return order_events_record(events)
 
 
 def shipment_status_changed_notice(

@@ -4,7 +4,7 @@ and the one function that derives an order's fulfillment_status (spec 2.4)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
@@ -17,11 +17,13 @@ from fulfillment.models import (
     Shipment,
     ShippingMethod,
     StockItem,
+    StockLineItem,
     StockReservation,
     UnitOfWeight,
     weight_convert,
 )
 from markets.models import Sku
+from orders.models import Order
 
 
 def active_reservations_q(now: datetime | None = None) -> Q:
@@ -99,14 +101,7 @@ def shipment_queryset() -> QuerySet[Shipment]:
 
 def shipment_weight(*, shipment: Shipment, unit: str = UnitOfWeight.GRAMS) -> Decimal:
     """What a shipment's goods weigh, in `unit`; SKUs without a weight count as nothing."""
-    grams = Decimal(0)
-    for line in shipment.stock_line_items.all():
-        sku = line.sku
-        if sku.weight is None or not sku.unit_of_weight:
-            continue
-        grams += line.quantity * weight_convert(
-            Decimal(sku.weight), from_unit=sku.unit_of_weight, to_unit=UnitOfWeight.GRAMS
-        )
+    grams = _lines_grams(shipment.stock_line_items.all())
     return weight_convert(grams, from_unit=UnitOfWeight.GRAMS, to_unit=unit)
 
 
@@ -119,42 +114,71 @@ def _weight_fits(method: ShippingMethod, grams: Decimal) -> bool:
     return not (method.max_weight is not None and weight > method.max_weight)
 
 
+def _lines_grams(lines: Iterable[StockLineItem]) -> Decimal:
+    grams = Decimal(0)
+    for line in lines:
+        sku = line.sku
+        if sku.weight is None or not sku.unit_of_weight:
+            continue
+        grams += line.quantity * weight_convert(
+            Decimal(sku.weight), from_unit=sku.unit_of_weight, to_unit=UnitOfWeight.GRAMS
+        )
+    return grams
+
+
 def shipping_methods_available(*, shipment: Shipment) -> list[ShippingMethod]:
-    """The methods that can ship this shipment: enabled; of the order's market or of none; in
-    the order's currency; for the shipment's shipping category and stock location or for any;
-    whose zone matches the shipping address (a method without a zone goes anywhere); whose
-    weight limits hold the shipment. External pricing is not supported, so never offered.
-    Ordered cheapest first."""
-    order = shipment.order
-    methods = (
+    """The methods that can ship this shipment (see `shipping_methods_available_for`)."""
+    return shipping_methods_available_for(order=shipment.order, shipments=[shipment])[shipment.pk]
+
+
+def shipping_methods_available_for(
+    *, order: Order, shipments: Sequence[Shipment]
+) -> dict[str, list[ShippingMethod]]:
+    """Per shipment of `order`, the methods that can ship it: enabled; of the order's market
+    or of none; in the order's currency; for the shipment's shipping category and stock
+    location or for any; whose zone matches the shipping address (a method without a zone
+    goes anywhere); whose weight limits hold the shipment. External pricing is not supported,
+    so never offered. Ordered cheapest first. A constant number of queries for any number of
+    shipments."""
+    if not shipments:
+        return {}
+    methods = list(
         ShippingMethod.objects.filter(disabled_at__isnull=True)
         .filter(Q(market_id=order.market_id) | Q(market__isnull=True))
         .filter(
             Q(currency_code=order.currency_code) | Q(currency_code="", market_id=order.market_id)
-        )
-        .filter(
-            Q(shipping_category__isnull=True) | Q(shipping_category=shipment.shipping_category_id)
-        )
-        .filter(
-            Q(stock_location__isnull=True)
-            | Q(stock_location=shipment.inventory_stock_location.stock_location_id)
         )
         .exclude(scheme=ShippingMethod.Scheme.EXTERNAL)
         .select_related("shipping_zone")
         .prefetch_related("shipping_weight_tiers")
         .order_by("price_amount_cents", "name", "id")
     )
+    location_of = dict(
+        InventoryStockLocation.objects.filter(
+            pk__in={shipment.inventory_stock_location_id for shipment in shipments}
+        ).values_list("pk", "stock_location_id")
+    )
+    lines: dict[str, list[StockLineItem]] = defaultdict(list)
+    for line in StockLineItem.objects.filter(
+        shipment_id__in=[shipment.pk for shipment in shipments]
+    ).select_related("sku"):
+        lines[line.shipment_id or ""].append(line)
     address = order.shipping_address
-    grams = shipment_weight(shipment=shipment)
-    available = []
-    for method in methods:
-        if method.shipping_zone is not None and (
-            address is None or not method.shipping_zone.matches(address)
-        ):
-            continue
-        if not _weight_fits(method, grams):
-            continue
-        available.append(method)
+    available: dict[str, list[ShippingMethod]] = {}
+    for shipment in shipments:
+        location = location_of.get(shipment.inventory_stock_location_id)
+        grams = _lines_grams(lines[shipment.pk])
+        available[shipment.pk] = [
+            method
+            for method in methods
+            if method.shipping_category_id in (None, shipment.shipping_category_id)
+            and method.stock_location_id in (None, location)
+            and (
+                method.shipping_zone is None
+                or (address is not None and method.shipping_zone.matches(address))
+            )
+            and _weight_fits(method, grams)
+        ]
     return available
 
 

@@ -42,6 +42,7 @@ from fulfillment.errors import (
 )
 from fulfillment.events import (
     shipment_status_changed_event,
+    shipment_status_changed_events,
     shipment_status_changed_notice,
     stock_changed_notice,
 )
@@ -60,8 +61,9 @@ from fulfillment.selectors import (
     inventory_stock_locations,
     reserved_quantities,
     shipping_methods_available,
+    shipping_methods_available_for,
 )
-from markets.models import Market, Sku
+from markets.models import Sku
 from oms.actors import Actor
 from oms.errors import DomainError
 from oms.sequences import sequence_next
@@ -196,7 +198,7 @@ def _merge_lines(lines: Iterable[tuple[LineItem, Sku, int]]) -> list[StockLine]:
 
 
 def _inventory_model_of(order: Order) -> InventoryModel:
-    market = Market.objects.select_related("inventory_model").get(pk=order.market_id)
+    market = order.market  # the order lock reads it with its inventory model
     if market.inventory_model is None:
         raise InventoryModelMissing(
             f"Market {market.code} has no inventory model: there is no stock to ship from.",
@@ -366,19 +368,19 @@ def _rewrite_reservations(
         reservation.order = order
         reservation.save(update_fields=["status", "quantity", "expires_at", "order", "updated_at"])
         kept.append(reservation)
-    created = []
-    for allocation, quantity in wanted.values():
-        assert allocation.stock_item is not None
-        created.append(
-            StockReservation.objects.create(
-                status=status,
-                stock_item=allocation.stock_item,
-                line_item=allocation.line.line_item,
-                order=order,
-                quantity=quantity,
-                expires_at=expires_at,
-            )
+    created = [
+        StockReservation(
+            status=status,
+            stock_item=allocation.stock_item,
+            line_item=allocation.line.line_item,
+            order=order,
+            quantity=quantity,
+            expires_at=expires_at,
         )
+        for allocation, quantity in wanted.values()
+        if allocation.stock_item is not None
+    ]
+    StockReservation.objects.bulk_create(created)
     return kept + created
 
 
@@ -832,13 +834,14 @@ def shipments_check_shipping_methods(
     is still available for it. Raises NoShippingMethod naming the first that has not."""
     if shipments is None:
         shipments = list(
-            Shipment.objects.filter(order=order)
-            .exclude(status=Shipment.Status.CANCELLED)
-            .select_related("order", "inventory_stock_location")
+            Shipment.objects.filter(order=order).exclude(status=Shipment.Status.CANCELLED)
         )
+    available = shipping_methods_available_for(order=order, shipments=shipments)
     for shipment in shipments:
-        available = {m.pk for m in shipping_methods_available(shipment=shipment)}
-        if shipment.shipping_method_id is None or shipment.shipping_method_id not in available:
+        if shipment.status == Shipment.Status.CANCELLED:
+            continue
+        ids = {method.pk for method in available[shipment.pk]}
+        if shipment.shipping_method_id is None or shipment.shipping_method_id not in ids:
             raise NoShippingMethod(
                 f"Shipment {shipment.number} needs an available shipping method.",
                 pointer=f"/data/relationships/shipments/{shipment.pk}/shipping_method",
@@ -908,6 +911,31 @@ def shipment_upcoming(*, shipment: Shipment, actor: Actor) -> Shipment:
         ):
             _fire(order=order, shipment=locked, trigger="_on_hold", actor=actor)
         return locked
+
+
+def shipments_upcoming(*, order: Order, actor: Actor) -> list[Shipment]:
+    """At placement, on the locked order: every draft shipment becomes upcoming (and goes on
+    hold when its inventory stock location is `on_hold`), in a constant number of reads."""
+    order = locks.order_lock(order.pk)
+    drafts = [s for s in locks.shipments_lock(order.pk) if s.status == Shipment.Status.DRAFT]
+    held = set(
+        InventoryStockLocation.objects.filter(
+            pk__in={s.inventory_stock_location_id for s in drafts}, on_hold=True
+        ).values_list("pk", flat=True)
+    )
+    moves: list[tuple[Shipment, str, str, str]] = []
+    for shipment in drafts:
+        for trigger in ("_upcoming", "_on_hold"):
+            if trigger == "_on_hold" and shipment.inventory_stock_location_id not in held:
+                continue
+            from_status = shipment.status
+            getattr(shipment, trigger)()
+            moves.append((shipment, trigger, from_status, shipment.status))
+    if drafts:
+        fields = [f.name for f in Shipment._meta.concrete_fields if not f.primary_key]
+        Shipment.objects.bulk_update(drafts, fields)
+        shipment_status_changed_events(moves=moves, actor=actor)
+    return drafts
 
 
 def shipment_on_hold(*, shipment: Shipment, actor: Actor) -> Shipment:

@@ -5,21 +5,22 @@ instead of reading the same maximum and colliding on a unique constraint.
 """
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 
 from oms.models import SequenceCounter
 
 
 def sequence_next(name: str, *, start: int = 1) -> int:
     """The next number of sequence `name` (the first is `start`). Runs in the caller's
-    transaction, so a rolled-back caller gives its number back."""
+    transaction, so a rolled-back caller gives its number back. The UPDATE takes the row lock
+    and increments in one statement."""
     with transaction.atomic():
-        if not SequenceCounter.objects.filter(name=name).exists():
+        if not SequenceCounter.objects.filter(name=name).update(value=F("value") + 1):
             try:
                 with transaction.atomic():
-                    SequenceCounter.objects.create(name=name, value=start - 1)
+                    SequenceCounter.objects.create(name=name, value=start)
+                    return start
             except IntegrityError:
-                pass  # another caller created it first; its row lock orders us below
-        counter = SequenceCounter.objects.select_for_update().get(name=name)
-        counter.value += 1
-        counter.save(update_fields=["value"])
-        return counter.value
+                # another caller created it first; its row lock orders us below
+                SequenceCounter.objects.filter(name=name).update(value=F("value") + 1)
+        return SequenceCounter.objects.values_list("value", flat=True).get(name=name)

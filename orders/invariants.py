@@ -82,9 +82,11 @@ def _transaction_violations(order_ids: Iterable[str] | None) -> list[str]:
                 f"{authorization.number}: captured {authorization.captured} of "
                 f"{authorization.amount_cents} authorized"
             )
-        if authorization.capture_amount_cents + authorization.void_amount_cents > max(
-            authorization.amount_cents, 0
-        ) and authorization.status == Status.SUCCEEDED:
+        if (
+            authorization.capture_amount_cents + authorization.void_amount_cents
+            > max(authorization.amount_cents, 0)
+            and authorization.status == Status.SUCCEEDED
+        ):
             problems.append(f"{authorization.number}: captured and voided above authorized")
     captures = transactions.filter(type=Type.CAPTURES).annotate(
         refunded=Sum(

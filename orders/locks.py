@@ -52,7 +52,13 @@ def order_lock(order_id: str) -> Order:
     # (they are shared by every order of the market).
     order = (
         Order.objects.select_for_update(of=("self",))
-        .select_related("market__price_list", "payment_method")
+        .select_related(
+            "market__price_list",
+            "market__inventory_model",
+            "payment_method__payment_gateway",
+            "shipping_address",
+            "billing_address",
+        )
         .get(pk=order_id)
     )
     if not hasattr(connection, _LOCKED):

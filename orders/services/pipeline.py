@@ -19,7 +19,7 @@ from fulfillment.errors import (
     OutOfStock,
     ShipmentsNotDraft,
 )
-from fulfillment.models import Shipment
+from fulfillment.models import Shipment, ShippingMethod
 from fulfillment.selectors import shipment_cost
 from fulfillment.services import shipments_build
 from oms.actors import Actor
@@ -144,8 +144,11 @@ def _charges_sync(
     fee). Returns the order's lines, charges included."""
     subtotal = sum(line.unit_amount_cents * line.quantity for line in lines if line.purchasable)
     wanted: dict[tuple[str, str], tuple[str, int]] = {}
+    methods = ShippingMethod.objects.in_bulk(
+        {shipment.shipping_method_id for shipment in shipments if shipment.shipping_method_id}
+    )
     for shipment in shipments:
-        method = shipment.shipping_method
+        method = methods.get(shipment.shipping_method_id or "")
         if method is not None:
             cost = shipment_cost(
                 shipment=shipment, shipping_method=method, subtotal_amount_cents=subtotal
@@ -161,9 +164,12 @@ def _charges_sync(
     # payment methods (a charge set by hand for something else is left alone).
     manages_shipments = order.market.inventory_model_id is not None
     method_ids = {line.item_id for line in lines if line.item_type == "payment_methods"}
-    known_methods = set(
-        PaymentMethod.objects.filter(pk__in=method_ids).values_list("pk", flat=True)
-    )
+    chosen = {order.payment_method_id} if order.payment_method_id else set()
+    known_methods = chosen & method_ids
+    if method_ids - chosen:  # fees of other methods (chosen before): are they still methods?
+        known_methods |= set(
+            PaymentMethod.objects.filter(pk__in=method_ids - chosen).values_list("pk", flat=True)
+        )
     kept: list[LineItem] = []
     for line in lines:
         key = (line.item_type, line.item_id)

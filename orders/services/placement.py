@@ -31,10 +31,9 @@ from django.tasks import task
 from django.utils import timezone
 
 from fulfillment.errors import InventoryModelMissing
-from fulfillment.models import Shipment
 from fulfillment.services import (
-    shipment_upcoming,
     shipments_check_shipping_methods,
+    shipments_upcoming,
     stock_and_shipments_plan,
     stock_release,
 )
@@ -231,7 +230,7 @@ def order_place_errors(
 # --- the workflow ----------------------------------------------------------------------------
 
 
-def _placement_prepare(order: Order, *, actor: Actor) -> int:
+def _placement_prepare(order: Order, *, actor: Actor) -> tuple[int, PaymentSourceModel | None]:
     """Step 1, on the locked pending order: check, reserve and plan, price; pending → placing.
     Returns the attempt (the id of the placing event)."""
     lines = order_line_items_lock(order)
@@ -260,7 +259,7 @@ def _placement_prepare(order: Order, *, actor: Actor) -> int:
         raise OrderNotPlaceable(errors)
     if needs_shipping:
         shipments_check_shipping_methods(order=order, shipments=shipments)
-    _check_payment(order)
+    source = _check_payment(order)
     from_status = order.status
     order.start_placing()
     order.placement_errors = []
@@ -268,16 +267,23 @@ def _placement_prepare(order: Order, *, actor: Actor) -> int:
     event = order_change_event(
         order=order, actor=actor, trigger="_place", from_status=from_status, to_status=order.status
     )
-    return event.pk
+    return event.pk, source
 
 
-def _placement_finish(*, order_id: str, actor: Actor, attempt: int | None = None) -> Order:
+def _placement_finish(
+    *,
+    order_id: str,
+    actor: Actor,
+    attempt: int | None = None,
+    placing: Order | None = None,
+    source: PaymentSourceModel | None = None,
+) -> Order:
     """Steps 2 and 3 for a placing order: authorize with no lock held, then place or go back
     to pending in the same transaction as the authorization's settle.
 
     However it fails, the order does not stay placing: it goes back to pending with the reason
     recorded and its reservations released, and an authorization it got is voided."""
-    order = Order.objects.select_related("payment_method", "market").get(pk=order_id)
+    order = placing or Order.objects.select_related("payment_method", "market").get(pk=order_id)
     if order.status != Order.Status.PLACING:
         return order
     if order.total_amount_with_taxes_cents == 0 or order.payment_method is None:
@@ -286,13 +292,16 @@ def _placement_finish(*, order_id: str, actor: Actor, attempt: int | None = None
             if locked.status == Order.Status.PLACING:
                 _order_placed(locked, actor=actor, trigger="_place")
         return locked
-    source = payment_source_of(order)
+    source = source or payment_source_of(order)
     assert source is not None  # checked in prepare
     attempt = attempt if attempt is not None else placement_attempt(order_id)
     outcome: list[DomainError] = []
 
+    seen: list[Order] = []
+
     def settled(locked: Order, authorizations: list[Transaction]) -> None:
         [authorization] = authorizations
+        seen.append(locked)
         outcome.extend(_placement_settled(locked, authorization, actor=actor))
 
     try:
@@ -319,7 +328,10 @@ def _placement_finish(*, order_id: str, actor: Actor, attempt: int | None = None
         ):
             order_authorization_give_back(authorization=held, actor=actor)
         raise
-    placed = Order.objects.select_related("market__price_list").get(pk=order_id)
+    # the order as the settle left it (re-read only when the settle did not run)
+    placed = (
+        seen[-1] if seen else Order.objects.select_related("market__price_list").get(pk=order_id)
+    )
     if authorization.succeeded and placed.status != Order.Status.PLACED:
         # given back: a partial authorization, or an attempt the recovery resolved meanwhile
         order_authorization_give_back(authorization=authorization, actor=actor)
@@ -360,9 +372,9 @@ def _placement_settled(
             )
         )
     if outcome:
-        _order_placing_abort(locked, actor=actor, errors=outcome)
+        _order_placing_abort(locked, actor=actor, errors=outcome, write_statuses=False)
     else:
-        _order_placed(locked, actor=actor, trigger="_place")
+        _order_placed(locked, actor=actor, trigger="_place", write_statuses=False)
     return outcome
 
 
@@ -427,12 +439,10 @@ def _placement_pending_authorization(order_id: str, attempt: int) -> Transaction
     ).first()
 
 
-def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
-    """Step 3 on the locked, authorized order: placing → placed and what goes with it."""
-    for shipment in Shipment.objects.filter(
-        order_id=order.pk, status=Shipment.Status.DRAFT
-    ).order_by("pk"):
-        shipment_upcoming(shipment=shipment, actor=actor)
+def _order_placed(order: Order, *, actor: Actor, trigger: str, write_statuses: bool = True) -> None:
+    """Step 3 on the locked, authorized order: placing → placed and what goes with it
+    (`write_statuses=False`: the caller writes the derived statuses once, after)."""
+    shipments_upcoming(order=order, actor=actor)
     from_status = order.status
     order.place()
     order.placed_at = timezone.now()
@@ -453,25 +463,28 @@ def _order_placed(order: Order, *, actor: Actor, trigger: str) -> None:
         order=order, actor=actor, trigger=trigger, from_status=from_status, to_status=order.status
     )
     # free (a total of 0), not_required (nothing to ship), in_progress (auto-captured) follow
-    order_statuses_write(order=order, actor=actor, trigger=trigger)
+    if write_statuses:
+        order_statuses_write(order=order, actor=actor, trigger=trigger)
     order_topic_publish_on_commit(order=order, topic="orders.place")
 
 
-def _placement_start(order_id: str, *, actor: Actor, trigger: str) -> tuple[Order, int | None]:
+def _placement_start(
+    order_id: str, *, actor: Actor, trigger: str
+) -> tuple[Order, int | None, PaymentSourceModel | None]:
     """Step 1 in its own transaction. Returns the order and the attempt this call started
     (None: it was placed already)."""
     with transaction.atomic(durable=True):
         locked = order_lock(order_id)
         if locked.status == Order.Status.PLACED:
-            return locked, None
+            return locked, None, None
         if locked.status == Order.Status.PLACING:
             raise PlacementInProgress(
                 f"Order #{locked.number} is being placed.", pointer=attribute(trigger)
             )
         if locked.status != Order.Status.PENDING:
             raise transition_refused(number=locked.number, status=locked.status, trigger=trigger)
-        attempt = _placement_prepare(locked, actor=actor)
-    return locked, attempt
+        attempt, source = _placement_prepare(locked, actor=actor)
+    return locked, attempt, source
 
 
 def order_place(*, order: Order, actor: Actor) -> Order:
@@ -480,16 +493,18 @@ def order_place(*, order: Order, actor: Actor) -> Order:
     second `_place` while the first runs is refused (409) without authorizing again."""
     if order.place_async:
         return order_place_async(order=order, actor=actor)
-    placing, attempt = _placement_start(order.pk, actor=actor, trigger="_place")
+    placing, attempt, source = _placement_start(order.pk, actor=actor, trigger="_place")
     if attempt is None:
         return placing
-    return _placement_finish(order_id=order.pk, actor=actor, attempt=attempt)
+    return _placement_finish(
+        order_id=order.pk, actor=actor, attempt=attempt, placing=placing, source=source
+    )
 
 
 def order_place_async(*, order: Order, actor: Actor) -> Order:
     """`_place` with `place_async`: check and reserve now (so a storefront gets its 422s at
     once), move pending → placing, and authorize and place in a background task after commit."""
-    placing, attempt = _placement_start(order.pk, actor=actor, trigger="_place")
+    placing, attempt, _ = _placement_start(order.pk, actor=actor, trigger="_place")
     if attempt is not None:
         transaction.on_commit(partial(order_placement_enqueue, order_id=order.pk, actor=actor))
     return placing
@@ -521,7 +536,9 @@ def order_place_complete(*, order_id: str, actor: Actor) -> Order:
         return Order.objects.get(pk=order_id)  # recorded by _order_placing_failed
 
 
-def _order_placing_abort(locked: Order, *, actor: Actor, errors: Sequence[DomainError]) -> None:
+def _order_placing_abort(
+    locked: Order, *, actor: Actor, errors: Sequence[DomainError], write_statuses: bool = True
+) -> None:
     """On the locked placing order: placing → pending, the reservations released and the
     reasons recorded (its shipments stay planned, as drafts)."""
     stock_release(order=locked, actor=actor)
@@ -537,7 +554,8 @@ def _order_placing_abort(locked: Order, *, actor: Actor, errors: Sequence[Domain
         to_status=locked.status,
         message="; ".join(f"{error.code}: {error.detail}" for error in errors),
     )
-    order_statuses_write(order=locked, actor=actor, trigger="_place")
+    if write_statuses:
+        order_statuses_write(order=locked, actor=actor, trigger="_place")
 
 
 def _order_placing_failed(*, order_id: str, actor: Actor, errors: Sequence[DomainError]) -> Order:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from fulfillment.models import Shipment
@@ -40,12 +41,10 @@ def lines_need_shipping(lines: Sequence[LineItem]) -> bool:
 
 
 def order_needs_shipping(*, order: Order) -> bool:
-    return (
-        order.line_items.filter(item_type=LineItem.ItemType.BUNDLES).exists()
-        or order.line_items.filter(
-            item_type=LineItem.ItemType.SKUS, sku__isnull=False, sku__do_not_ship=False
-        ).exists()
-    )
+    return order.line_items.filter(
+        Q(item_type=LineItem.ItemType.BUNDLES)
+        | Q(item_type=LineItem.ItemType.SKUS, sku__isnull=False, sku__do_not_ship=False)
+    ).exists()
 
 
 def order_fulfillment_facts(

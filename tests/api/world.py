@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from markets.models import Address, Market
 from oms.api.principal import Principal
 from orders import services
+from orders.locks import order_lock
 from orders.models import Customer, CustomerAddress, LineItem, Order
+from payments.gateways import GatewayResult
 from payments.models import Transaction
-from payments.services import authorization_capture, payment_authorize
+from payments.services import authorization_reserve, capture_reserve, transaction_settle
 from tests import factories
 from tests.api.conftest import Api
 from tests.orders.factories import STAFF, STOREFRONT, CustomerFactory, line_add, priced_sku
@@ -109,14 +111,19 @@ def _placed(market: Market, customer: Customer, status: str) -> tuple[Order, Lin
 def _pay(order: Order) -> Paid:
     method = money.PaymentMethodFactory.create(market=order.market, currency_code="EUR")
     source = money.TestPaymentFactory.create(order=order)
-    authorization = payment_authorize(
-        order=order,
-        payment_method=method,
-        payment_source=source,
-        amount_cents=5000,
-        actor=STAFF,
-    )
-    capture = authorization_capture(authorization=authorization, amount_cents=1000, actor=STAFF)
+    # Test set-up inside the module's transaction: payments' own steps (the durable order
+    # workflows cannot run inside it), with the gateway's answer given.
+    order_lock(order.pk)
+    authorization = transaction_settle(
+        txn=authorization_reserve(
+            order=order, payment_method=method, payment_source=source, amount_cents=5000
+        ).transaction,
+        result=GatewayResult(succeeded=True),
+    ).transaction
+    capture = transaction_settle(
+        txn=capture_reserve(authorization=authorization, amount_cents=1000).transaction,
+        result=GatewayResult(succeeded=True),
+    ).transaction
     authorization.refresh_from_db()
     return Paid(authorization=authorization, capture=capture)
 

@@ -499,7 +499,7 @@ def test_a_background_authorization_refused_by_payments_returns_the_order_to_pen
 
 
 def test_a_crash_after_authorizing_voids_the_authorization(monkeypatch):
-    def crash(order: Order, *, actor: Any, trigger: str) -> None:
+    def crash(order: Order, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(placement, "_order_placed", crash)
@@ -523,7 +523,7 @@ def test_a_background_placement_delivered_again_authorizes_once(monkeypatch):
     order = order_in_status("placing")
     real_placed = placement._order_placed
 
-    def killed(order: Order, *, actor: Any, trigger: str) -> None:
+    def killed(order: Order, **kwargs: Any) -> None:
         raise KeyboardInterrupt  # not an Exception: nothing is cleaned up, as after a kill
 
     monkeypatch.setattr(placement, "_order_placed", killed)

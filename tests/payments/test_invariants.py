@@ -210,4 +210,3 @@ def test_random_money_sequences_never_break_the_invariants(token, authorized, st
         except errors.PaymentError:
             pass  # a refusal changes nothing; the invariants below say so
         assert_invariants(authorization.pk)
-    transaction.set_rollback(True)

@@ -414,7 +414,9 @@ def test_payment_status_follows_the_money_when_the_order_total_is_known(
     checkout, actor, monkeypatch
 ):
     order = checkout.order
-    Order.objects.filter(pk=order.pk).update(total_amount_with_taxes_cents=1000)
+    Order.objects.filter(pk=order.pk).update(
+        subtotal_amount_cents=1000, total_amount_cents=1000, total_amount_with_taxes_cents=1000
+    )
 
     def status():
         order.refresh_from_db()
