@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from markets.errors import OrganizationMissing
 from markets.models import Market, Organization, Price, Sku, new_shared_secret
 from oms.sequences import sequence_next
 from oms.services import resource_create, resource_save, resource_update
@@ -17,8 +18,6 @@ from oms.services import resource_create, resource_save, resource_update
 def organization_get() -> Organization:
     organization = Organization.objects.first()
     if organization is None:
-        from markets.errors import OrganizationMissing
-
         raise OrganizationMissing(
             "No organization is set up yet: run `python manage.py seed_demo` or create one in the admin."
         )

@@ -21,6 +21,7 @@ from rest_framework import status, viewsets
 from rest_framework.exceptions import MethodNotAllowed
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 from rest_framework_json_api.utils import get_included_resources
 
 from oms.actors import Actor
@@ -32,6 +33,7 @@ from oms.api.principal import Principal
 from oms.api.registry import SERIALIZERS
 from oms.api.renderers import raw_document
 from oms.api.serializers import Relationship, ResourceSerializer, include_names
+from oms.services import resource_create, resource_delete, resource_update
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # `/api/{type}/{id}/{relationship}` and `/api/{type}/{id}/relationships/{relationship}`
@@ -418,18 +420,12 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return self.get_queryset().get(pk=instance.pk)
 
     def perform_create_service(self, data: dict[str, Any]) -> Model:
-        from oms.services import resource_create
-
         return resource_create(self.serializer_class.Meta.model, data)
 
     def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
-        from oms.services import resource_update
-
         return resource_update(instance, data)
 
     def perform_destroy_service(self, instance: Model) -> None:
-        from oms.services import resource_delete
-
         resource_delete(instance)
 
     # trigger attribute -> the view method that runs it
@@ -519,8 +515,6 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return raw_document({"data": data, "links": self.relationship_links(pk, related_field)})
 
     def relationship_links(self, pk: str, name: str) -> dict[str, str]:
-        from rest_framework.reverse import reverse
-
         kwargs = {"pk": pk, "related_field": name}
         return {
             "self": reverse(

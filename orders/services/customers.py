@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.contrib.auth.hashers import check_password, make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -13,6 +14,7 @@ from django.db.models import Case, F, Value, When
 from django.db.models.functions import Lower
 
 from markets.models import Address
+from oms.oauth.services import Owner
 from oms.services import resource_save
 from orders.errors import CustomerEmailInvalid, CustomerEmailMissing, InvalidAttribute, attribute
 from orders.models import Customer, CustomerAddress
@@ -120,8 +122,6 @@ MIN_PASSWORD_LENGTH = 8
 
 def customer_password_set(*, customer: Customer, password: str) -> Customer:
     """Let the customer log in to storefronts (the OAuth password grant) with `password`."""
-    from django.contrib.auth.hashers import make_password
-
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAttribute(
             f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
@@ -137,10 +137,6 @@ def customer_authenticate(
 ) -> Any:
     """The `OMS_CUSTOMER_AUTHENTICATOR` of the password grant: the customer whose e-mail is
     `username` and whose password matches, if the token's markets may sell to them."""
-    from django.contrib.auth.hashers import check_password, make_password
-
-    from oms.oauth.services import Owner
-
     customer = Customer.objects.filter(email__iexact=(username or "").strip()).first()
     if customer is None or not customer.password_hash:
         make_password(password)  # the same work either way: no timing hint of who exists
