@@ -13,7 +13,7 @@ from django.test import override_settings
 from orders import services
 from orders.invariants import invariant_violations
 from orders.models import Order
-from orders.services import money
+from orders.services import money, placement
 from payments.gateways import GatewayResult
 from payments.gateways.test import TestGateway
 from payments.models import Transaction
@@ -198,4 +198,60 @@ def test_a_placement_that_never_sent_an_authorization_is_aborted():
     assert_aborted(order, "PLACEMENT_FAILED")
     assert not Transaction.objects.filter(order=order).exists()
     assert TestGateway.calls == []
+    assert invariant_violations(order_ids=[order.pk]) == []
+
+
+@stale_at_once
+def test_a_free_placement_that_never_finished_is_placed():
+    order = order_in_status("placing", amount_cents=0)
+    assert order.total_amount_with_taxes_cents == 0
+    out, _, error = recover()
+    assert error is None
+    assert f"#{order.number} {order.pk}: placed: no authorization was sent" in out
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED
+    assert not Transaction.objects.filter(order=order).exists()
+    assert invariant_violations(order_ids=[order.pk]) == []
+
+
+@stale_at_once
+def test_a_recorded_partial_authorization_is_given_back(monkeypatch):
+    order = died_after_the_call(monkeypatch, card_token="tok_partial")
+    out, _, error = recover()
+    assert error is None
+    assert f"#{order.number} {order.pk}: aborted: the gateway authorized" in out
+    assert_aborted(order, "PAYMENT_PARTIALLY_AUTHORIZED")
+    assert authorizations(order) == [("succeeded", 1250)]
+    assert Transaction.objects.filter(order=order, type="voids", status="succeeded").count() == 1
+    assert len(TestGateway.calls_of("authorize")) == 1
+    assert invariant_violations(order_ids=[order.pk]) == []
+
+
+@stale_at_once
+def test_an_authorization_settled_before_the_process_died_decides_the_placement(monkeypatch):
+    """The answer was settled, then the process died before it placed or went back to
+    pending (between the two transactions): no gateway to ask, the answer is on record."""
+    order = order_ready(amount_cents=2500)
+
+    def bug(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # not an Exception: nothing is cleaned up, as after a kill
+
+    with monkeypatch.context() as patch:
+        patch.setattr(placement, "_placement_settled", bug)
+        patch.setattr(placement, "_order_placing_failed", killed)
+        with pytest.raises(KeyboardInterrupt):
+            services.order_place(order=order, actor=STOREFRONT)
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACING
+    assert authorizations(order) == [("succeeded", 2500)]
+    out, _, error = recover()
+    assert error is None
+    assert f"#{order.number} {order.pk}: placed:" in out
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("placed", "authorized")
+    assert len(TestGateway.calls_of("authorize")) == 1
+    assert TestGateway.lookups == [], "the answer is on record"
     assert invariant_violations(order_ids=[order.pk]) == []
