@@ -10,6 +10,9 @@ the gateway is asked what became of the authorization — never asked to authori
   (pending, stock released, `placement_errors` recorded);
 - the gateway cannot tell: left as it is, reported, tried again on the next run.
 
+An authorization settled before the process died (the order not yet moved) decides the
+placement from its recorded answer, without asking the gateway.
+
 A stale attempt that never reserved an authorization is aborted (a free order is placed).
 """
 
@@ -31,6 +34,7 @@ from orders.services.placement import (
     placement_idempotency_key,
 )
 from payments.errors import GatewayLookupFailed
+from payments.gateways import GatewayResult
 from payments.models import Transaction
 from payments.services import transaction_gateway_lookup
 
@@ -41,7 +45,8 @@ LEFT = "left"
 
 @dataclass(frozen=True)
 class StalePlacement:
-    """A placing order whose attempt is stale, and its attempt's authorization (if any)."""
+    """A placing order whose attempt is stale, and its attempt's authorization (if any:
+    usually pending, settled if the process died just after settling it)."""
 
     order: Order
     authorization: Transaction | None
@@ -79,8 +84,6 @@ def placements_stale(*, older_than: timedelta | None = None) -> list[StalePlacem
         authorization = Transaction.objects.filter(order_id=order.pk, idempotency_key=key).first()
         if authorization is not None and authorization.created_at > deadline:
             continue  # its gateway call may still be running
-        if authorization is not None and authorization.status != Transaction.Status.PENDING:
-            authorization = None  # settled, the order not placed: a bug, not a lost answer
         stale.append(StalePlacement(order, authorization))
     return stale
 
@@ -96,6 +99,18 @@ def placement_recover(*, stale: StalePlacement, actor: Actor, dry_run: bool = Fa
             order = order_placement_abandon(order_id=order.pk, actor=actor)
             outcome = _outcome_of(order)
         return Recovery(order, outcome, "no authorization was sent")
+    result: GatewayResult | None
+    if authorization.status != Transaction.Status.PENDING:
+        # Settled, then the process died before the order moved (between the two
+        # transactions): the answer is on record, nothing to ask; the resolve decides from it.
+        result = None
+        covered = authorization.amount_cents >= stale.order.total_amount_with_taxes_cents
+        reason = f"{authorization.number} was settled {authorization.status}"
+        outcome = PLACED if authorization.succeeded and covered else ABORTED
+        if dry_run:
+            return Recovery(stale.order, outcome, reason)
+        order = order_placement_resolve(authorization=authorization, result=result, actor=actor)
+        return Recovery(order, _outcome_of(order), reason)
     try:
         result = transaction_gateway_lookup(txn=authorization)
     except GatewayLookupFailed as exc:
