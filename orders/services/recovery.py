@@ -18,6 +18,7 @@ A stale attempt that never reserved an authorization is aborted (a free order is
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -37,6 +38,8 @@ from payments.errors import GatewayLookupFailed
 from payments.gateways import GatewayResult
 from payments.models import Transaction
 from payments.services import transaction_gateway_lookup
+
+logger = logging.getLogger(__name__)
 
 PLACED = "placed"
 ABORTED = "aborted"
@@ -142,7 +145,15 @@ def _outcome_of(order: Order) -> str:
 
 
 def placements_recover(*, actor: Actor, dry_run: bool = False) -> list[Recovery]:
-    """Resolve every stale placement, one order at a time (each in its own transactions)."""
-    return [
-        placement_recover(stale=stale, actor=actor, dry_run=dry_run) for stale in placements_stale()
-    ]
+    """Resolve every stale placement, one order at a time (each in its own transactions). One
+    that fails unexpectedly is left placing and reported; the others are still resolved."""
+    recoveries = []
+    for stale in placements_stale():
+        try:
+            recoveries.append(placement_recover(stale=stale, actor=actor, dry_run=dry_run))
+        except Exception as exc:
+            logger.exception("recovering order #%s failed", stale.order.number)
+            recoveries.append(
+                Recovery(order=stale.order, outcome=LEFT, reason=f"{type(exc).__name__}: {exc}")
+            )
+    return recoveries

@@ -147,7 +147,10 @@ def test_a_gateway_that_cannot_tell_leaves_the_order_placing_and_fails(monkeypat
     events = order.events.count()
     out, _, error = recover()
     assert error is not None
-    assert str(error) == "1 placement(s) left placing: the gateway could not tell"
+    assert (
+        str(error)
+        == "1 placement(s) left placing (the gateway could not tell, or the recovery failed): run it again later"
+    )
     assert "\n" not in str(error)
     assert f"#{order.number} {order.pk}: left placing: the gateway cannot tell" in out
     assert out.splitlines()[-1] == "1 stale placement(s): 0 placed, 0 aborted, 1 left"
@@ -255,3 +258,24 @@ def test_an_authorization_settled_before_the_process_died_decides_the_placement(
     assert len(TestGateway.calls_of("authorize")) == 1
     assert TestGateway.lookups == [], "the answer is on record"
     assert invariant_violations(order_ids=[order.pk]) == []
+
+
+def test_one_placement_failing_unexpectedly_does_not_stop_the_others(monkeypatch):
+    from orders.services import recovery
+
+    first = order_in_status("placing")
+    second = order_in_status("placing")
+    real = recovery.placement_recover
+
+    def flaky(*, stale, actor, dry_run):
+        if stale.order.pk == first.pk:
+            raise RuntimeError("disk full")
+        return real(stale=stale, actor=actor, dry_run=dry_run)
+
+    monkeypatch.setattr(recovery, "placement_recover", flaky)
+    with override_settings(OMS_PLACEMENT_STALE_SECONDS=0), pytest.raises(CommandError):
+        call_command("orders_recover_placements", stdout=StringIO())
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "placing"
+    assert second.status == "pending"  # aborted: its attempt never sent an authorization

@@ -49,4 +49,7 @@ class Command(BaseCommand):
             f"{counts['placed']} {verb}placed, {counts['aborted']} {verb}aborted, {left} left"
         )
         if left:
-            raise CommandError(f"{left} placement(s) left placing: the gateway could not tell")
+            raise CommandError(
+                f"{left} placement(s) left placing (the gateway could not tell, or the "
+                "recovery failed): run it again later"
+            )
