@@ -14,6 +14,7 @@ from fulfillment.models import Shipment, StockItem, StockReservation
 from fulfillment.selectors import stock_item_available
 from oms.errors import DomainError
 from orders import services
+from orders.invariants import invariant_violations
 from orders.models import Customer, Order, OrderEvent
 from orders.services.money import order_capture_refund
 from payments.gateways.test import TestGateway
@@ -33,6 +34,14 @@ from tests.orders.factories import (
 from tests.payments import factories as money
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _invariants_hold():
+    """Every whole-life test ends with the money and stock invariants holding."""
+    yield
+    assert invariant_violations() == []
+
 
 SHIPMENT_STEPS = ["_picking", "_packing", "_ready_to_ship", "_ship", "_deliver"]
 
