@@ -453,42 +453,49 @@ def stock_reserve_for_placement(
     with transaction.atomic():
         order = locks.order_lock(order.pk)
         wanted = [line for line in _merge_lines(lines) if not line.sku.do_not_track]
-        existing_ids = StockReservation.objects.filter(order=order).values_list(
-            "stock_item_id", flat=True
+        allocations = _reserve_pending(order=order, lines=wanted, actor=actor)
+        return list(StockReservation.objects.filter(order=order)) if allocations else []
+
+
+def _reserve_pending(*, order: Order, lines: list[StockLine], actor: Actor) -> list[Allocation]:
+    """On the locked order: plan `lines` by the inventory model's strategy and make the order's
+    reservations exactly that plan, pending (all or nothing; OutOfStock names the first line
+    that cannot be served). No lines: every reservation of the order goes. Returns the plan."""
+    existing_ids = StockReservation.objects.filter(order=order).values_list(
+        "stock_item_id", flat=True
+    )
+    if not lines:
+        locks.stock_items_lock(existing_ids)
+        StockReservation.objects.filter(order=order).delete()
+        return []
+    model = _inventory_model_of(order)
+    # Locks the stock items of every candidate location (and of the order's current
+    # reservations) in primary-key order, before reading any reservation.
+    stock = _load_stock(
+        inventory_model=model,
+        skus=[line.sku for line in lines],
+        own=Q(order=order),
+        also_lock=existing_ids,
+        lock=True,
+    )
+    allocations = _plan(strategy=model.strategy, lines=lines, stock=stock)
+    reservations = _rewrite_reservations(
+        own=locks.stock_reservations_lock(order=order),
+        allocations=allocations,
+        order=order,
+        status=StockReservation.Status.PENDING,
+        expires_at=None,
+    )
+    transaction.on_commit(
+        partial(
+            stock_changed_notice,
+            what="reserved",
+            order_id=order.pk,
+            units=sum(r.quantity for r in reservations),
+            actor=actor,
         )
-        if not wanted:
-            locks.stock_items_lock(existing_ids)
-            StockReservation.objects.filter(order=order).delete()
-            return []
-        model = _inventory_model_of(order)
-        # Locks the stock items of every candidate location (and of the order's current
-        # reservations) in primary-key order, before reading any reservation.
-        stock = _load_stock(
-            inventory_model=model,
-            skus=[line.sku for line in wanted],
-            own=Q(order=order),
-            also_lock=existing_ids,
-            lock=True,
-        )
-        allocations = _plan(strategy=model.strategy, lines=wanted, stock=stock)
-        own = locks.stock_reservations_lock(order=order)
-        reservations = _rewrite_reservations(
-            own=own,
-            allocations=allocations,
-            order=order,
-            status=StockReservation.Status.PENDING,
-            expires_at=None,
-        )
-        transaction.on_commit(
-            partial(
-                stock_changed_notice,
-                what="reserved",
-                order_id=order.pk,
-                units=sum(r.quantity for r in reservations),
-                actor=actor,
-            )
-        )
-        return reservations
+    )
+    return allocations
 
 
 def stock_release(*, order: Order, actor: Actor) -> int:
@@ -750,9 +757,6 @@ def stock_and_shipments_plan(
         for line in _merge_lines(lines)
         if not (line.sku.do_not_track and line.sku.do_not_ship)  # nothing to hold or send
     ]
-    existing_ids = StockReservation.objects.filter(order=order).values_list(
-        "stock_item_id", flat=True
-    )
     existing = locks.shipments_lock(order.pk)
     movable = [s for s in existing if s.status in (Shipment.Status.DRAFT, Shipment.Status.UPCOMING)]
     if len(movable) != len([s for s in existing if s.status != Shipment.Status.CANCELLED]):
@@ -760,41 +764,14 @@ def stock_and_shipments_plan(
             f"Order {order.number}'s shipments are being fulfilled and cannot be re-planned.",
             pointer="/data/relationships/shipments",
         )
-    if not stock_lines:
-        locks.stock_items_lock(existing_ids)
-        StockReservation.objects.filter(order=order).delete()
+    allocations = _reserve_pending(order=order, lines=stock_lines, actor=actor)
+    if not allocations:
         Shipment.objects.filter(pk__in=[s.pk for s in movable]).delete()
         return []
-    model = _inventory_model_of(order)
-    stock = _load_stock(
-        inventory_model=model,
-        skus=[line.sku for line in stock_lines],
-        own=Q(order=order),
-        also_lock=existing_ids,
-        lock=True,
-    )
-    allocations = _plan(strategy=model.strategy, lines=stock_lines, stock=stock)
-    own = locks.stock_reservations_lock(order=order)
-    reservations = _rewrite_reservations(
-        own=own,
-        allocations=allocations,
-        order=order,
-        status=StockReservation.Status.PENDING,
-        expires_at=None,
-    )
     shipments = _shipments_write(
         order=order,
         existing=movable,
         allocations=[a for a in allocations if not a.line.sku.do_not_ship],
-    )
-    transaction.on_commit(
-        partial(
-            stock_changed_notice,
-            what="reserved",
-            order_id=order.pk,
-            units=sum(r.quantity for r in reservations),
-            actor=actor,
-        )
     )
     return shipments
 
