@@ -9,33 +9,17 @@ from django.db import transaction
 
 from fulfillment.models import Shipment
 from oms.actors import Actor
-from orders.events import order_event_record, order_events_record
+from orders.events import order_events_record
 from orders.models import OrderEvent
 
 logger = logging.getLogger("oms.fulfillment")
 
 
-def shipment_status_changed_event(
-    *, shipment: Shipment, actor: Actor, trigger: str, from_status: str
-) -> OrderEvent:
-    """A shipment moved: one row on its order's timeline, in the change's transaction."""
-    return order_event_record(
-        order_id=shipment.order_id,
-        actor=actor,
-        trigger=trigger,
-        subject_type="shipments",
-        subject_id=shipment.pk,
-        from_status=from_status,
-        to_status=shipment.status,
-        message=shipment.number,
-    )
-
-
 def shipment_status_changed_events(
     *, moves: list[tuple[Shipment, str, str, str]], actor: Actor
 ) -> list[OrderEvent]:
-    """Several shipments moved at once (at placement): their timeline rows in one insert, and
-    their after-commit notices. `moves`: (shipment, trigger, from status, to status)."""
+    """Shipments moved (several at once at placement): their timeline rows in one insert, in
+    the change's transaction, and their after-commit notices. `moves`: (shipment, trigger, from status, to status)."""
     events = [
         OrderEvent(
             order_id=shipment.order_id,

@@ -41,9 +41,7 @@ from fulfillment.errors import (
     TransitionNotAllowed,
 )
 from fulfillment.events import (
-    shipment_status_changed_event,
     shipment_status_changed_events,
-    shipment_status_changed_notice,
     stock_changed_notice,
 )
 from fulfillment.models import (
@@ -847,19 +845,8 @@ def _fire(*, order: Order, shipment: Shipment, trigger: str, actor: Actor) -> No
     from_status = shipment.status
     method()
     shipment.save()
-    shipment_status_changed_event(
-        shipment=shipment, actor=actor, trigger=trigger, from_status=from_status
-    )
-    transaction.on_commit(
-        partial(
-            shipment_status_changed_notice,
-            shipment_id=shipment.pk,
-            number=shipment.number,
-            actor=actor,
-            trigger=trigger,
-            from_status=from_status,
-            to_status=shipment.status,
-        )
+    shipment_status_changed_events(
+        moves=[(shipment, trigger, from_status, shipment.status)], actor=actor
     )
 
 

@@ -29,6 +29,7 @@ from oms.admin import ServiceModelAdmin
 from oms.errors import DomainError
 from orders import services
 from orders.models import Customer, CustomerAddress, LineItem, Order, OrderEvent
+from orders.services.checkout import ORDER_SHIPMENT_TRIGGERS
 from payments.admin import TransactionAdmin
 from payments.models import Transaction
 
@@ -402,16 +403,7 @@ class OrderTransactionAdmin(TransactionAdmin):
 
 # The shipment triggers staff can press, in the order of a shipment's life (spec 5); each is
 # `order_shipment_trigger`, as the API's shipment triggers are.
-SHIPMENT_TRIGGERS = (
-    "_upcoming",
-    "_on_hold",
-    "_picking",
-    "_packing",
-    "_ready_to_ship",
-    "_ship",
-    "_deliver",
-    "_cancel",
-)
+SHIPMENT_TRIGGERS = ORDER_SHIPMENT_TRIGGERS
 
 
 def _shipment_trigger_action(trigger: str) -> Callable[..., None]:

@@ -14,6 +14,7 @@ from oms.api.serializers import (
     money_fields,
 )
 from orders.models import Customer, CustomerAddress, LineItem, Order
+from orders.services.checkout import ORDER_SHIPMENT_TRIGGERS
 from payments.models import ExternalPayment, PaymentMethod, TestPayment, WireTransfer
 from payments.selectors import payment_methods_available
 
@@ -333,16 +334,7 @@ class LineItemSerializer(ResourceSerializer):
         return fields
 
 
-SHIPMENT_TRIGGERS = (
-    "_upcoming",
-    "_on_hold",
-    "_picking",
-    "_packing",
-    "_ready_to_ship",
-    "_ship",
-    "_deliver",
-    "_cancel",
-)
+SHIPMENT_TRIGGERS = ORDER_SHIPMENT_TRIGGERS
 
 
 class ShipmentSerializer(ResourceSerializer):

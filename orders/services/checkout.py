@@ -30,6 +30,10 @@ from payments.models import (
     WireTransfer,
 )
 
+# The shipment triggers of `order_shipment_trigger`, in the order of a shipment's life (spec
+# 5): what the API accepts and the admin offers.
+ORDER_SHIPMENT_TRIGGERS = tuple(SHIPMENT_TRIGGERS)
+
 PaymentSourceModel = WireTransfer | ExternalPayment | TestPayment
 PAYMENT_SOURCE_MODELS = (WireTransfer, ExternalPayment, TestPayment)
 
@@ -83,6 +87,7 @@ def tracked_stock_lines(lines: Sequence[LineItem]) -> list[tuple[LineItem, Sku, 
 
 
 __all__ = [
+    "ORDER_SHIPMENT_TRIGGERS",
     "order_shipment_shipping_method_set",
     "order_shipment_trigger",
     "payment_source_of",
