@@ -16,10 +16,11 @@ logger = logging.getLogger("oms.fulfillment")
 
 
 def shipment_status_changed_events(
-    *, moves: list[tuple[Shipment, str, str, str]], actor: Actor
+    *, moves: list[tuple[Shipment, str, str, str]], actor: Actor, save: bool = True
 ) -> list[OrderEvent]:
     """Shipments moved (several at once at placement): their timeline rows in one insert, in
-    the change's transaction, and their after-commit notices. `moves`: (shipment, trigger, from status, to status)."""
+    the change's transaction, and their after-commit notices. `moves`: (shipment, trigger, from
+    status, to status). `save=False`: the rows are built for the order workflow to record."""
     events = [
         OrderEvent(
             order_id=shipment.order_id,
@@ -46,7 +47,7 @@ def shipment_status_changed_events(
                 to_status=to_status,
             )
         )
-    return order_events_record(events)
+    return order_events_record(events) if save else events
 
 
 def shipment_status_changed_notice(

@@ -6,8 +6,8 @@ child, and within a table in primary-key order:
     Order (`orders.locks.order_lock`, once per transaction)  ->  Shipment (pk)  ->  StockItem (pk)  ->  StockReservation (pk)
 
 Two transactions that follow the same order can queue on each other but never wait on each other
-in a cycle, so they cannot deadlock. The querysets here never `select_related`: a join would lock
-the joined rows too, outside this order.
+in a cycle, so they cannot deadlock. A queryset here that joins (`select_related`) locks only its
+own table (`of=("self",)`): locking the joined rows too would take them outside this order.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from django.db.models import Q
 
 from fulfillment.models import Shipment, StockItem, StockReservation
 from orders.locks import order_lock
@@ -25,8 +26,15 @@ def _assert_in_transaction() -> None:
 
 
 def shipments_lock(order_id: str) -> list[Shipment]:
+    """The order's shipments, locked, with their inventory stock location and shipping method
+    read in the same statement (placement needs both; only the shipments are locked)."""
     _assert_in_transaction()
-    return list(Shipment.objects.select_for_update().filter(order_id=order_id).order_by("pk"))
+    return list(
+        Shipment.objects.select_related("inventory_stock_location", "shipping_method")
+        .select_for_update(of=("self",))
+        .filter(order_id=order_id)
+        .order_by("pk")
+    )
 
 
 def shipment_lock(shipment_id: str) -> Shipment:
@@ -34,15 +42,19 @@ def shipment_lock(shipment_id: str) -> Shipment:
     return Shipment.objects.select_for_update().get(pk=shipment_id)
 
 
-def stock_items_lock(stock_item_ids: Iterable[str]) -> dict[str, StockItem]:
+def stock_items_lock(
+    stock_item_ids: Iterable[str], *, also: Q | None = None
+) -> dict[str, StockItem]:
     """Lock the stock items in primary-key order: a deterministic order, so that concurrent
     placements (or a placement and an approval) touching the same SKUs cannot deadlock.
-    PostgreSQL sorts before it locks (`ORDER BY ... FOR UPDATE`), so the order holds."""
+    PostgreSQL sorts before it locks (`ORDER BY ... FOR UPDATE`), so the order holds. `also`
+    adds the items matching a filter (the candidates of a plan), locked in the same statement."""
     _assert_in_transaction()
     ids = sorted(set(stock_item_ids))
-    if not ids:
+    if not ids and also is None:
         return {}
-    rows = StockItem.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    wanted = Q(pk__in=ids) | also if also is not None else Q(pk__in=ids)
+    rows = StockItem.objects.select_for_update().filter(wanted).order_by("pk")
     return {row.pk: row for row in rows}
 
 

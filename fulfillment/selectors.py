@@ -126,23 +126,49 @@ def _lines_grams(lines: Iterable[StockLineItem]) -> Decimal:
     return grams
 
 
+def stock_lines_of(shipments: Sequence[Shipment]) -> dict[str, list[StockLineItem]]:
+    """Each shipment's stock line items with their SKUs: as prefetched, or in one query."""
+    if all("stock_line_items" in getattr(s, "_prefetched_objects_cache", {}) for s in shipments):
+        return {s.pk: list(s.stock_line_items.all()) for s in shipments}
+    lines: dict[str, list[StockLineItem]] = defaultdict(list)
+    for line in StockLineItem.objects.filter(
+        shipment_id__in=[shipment.pk for shipment in shipments]
+    ).select_related("sku"):
+        lines[line.shipment_id or ""].append(line)
+    return lines
+
+
+def _stock_location_ids_of(shipments: Sequence[Shipment]) -> dict[str, str]:
+    """Each shipment's inventory stock location's stock location: as loaded, or in one query."""
+    if all(Shipment.inventory_stock_location.is_cached(s) for s in shipments):
+        return {
+            s.inventory_stock_location_id: s.inventory_stock_location.stock_location_id
+            for s in shipments
+        }
+    return dict(
+        InventoryStockLocation.objects.filter(
+            pk__in={shipment.inventory_stock_location_id for shipment in shipments}
+        ).values_list("pk", "stock_location_id")
+    )
+
+
 def shipping_methods_available(*, shipment: Shipment) -> list[ShippingMethod]:
     """The methods that can ship this shipment (see `shipping_methods_available_for`)."""
     return shipping_methods_available_for(order=shipment.order, shipments=[shipment])[shipment.pk]
 
 
 def shipping_methods_available_for(
-    *, order: Order, shipments: Sequence[Shipment]
+    *, order: Order, shipments: Sequence[Shipment], with_tiers: bool = True
 ) -> dict[str, list[ShippingMethod]]:
     """Per shipment of `order`, the methods that can ship it: enabled; of the order's market
     or of none; in the order's currency; for the shipment's shipping category and stock
     location or for any; whose zone matches the shipping address (a method without a zone
     goes anywhere); whose weight limits hold the shipment. External pricing is not supported,
     so never offered. Ordered cheapest first. A constant number of queries for any number of
-    shipments."""
+    shipments; `with_tiers=False` when the caller does not price them (no weight tiers read)."""
     if not shipments:
         return {}
-    methods = list(
+    methods = (
         ShippingMethod.objects.filter(disabled_at__isnull=True)
         .filter(Q(market_id=order.market_id) | Q(market__isnull=True))
         .filter(
@@ -150,19 +176,13 @@ def shipping_methods_available_for(
         )
         .exclude(scheme=ShippingMethod.Scheme.EXTERNAL)
         .select_related("shipping_zone")
-        .prefetch_related("shipping_weight_tiers")
         .order_by("price_amount_cents", "name", "id")
     )
-    location_of = dict(
-        InventoryStockLocation.objects.filter(
-            pk__in={shipment.inventory_stock_location_id for shipment in shipments}
-        ).values_list("pk", "stock_location_id")
-    )
-    lines: dict[str, list[StockLineItem]] = defaultdict(list)
-    for line in StockLineItem.objects.filter(
-        shipment_id__in=[shipment.pk for shipment in shipments]
-    ).select_related("sku"):
-        lines[line.shipment_id or ""].append(line)
+    if with_tiers:
+        methods = methods.prefetch_related("shipping_weight_tiers")
+    candidates = list(methods)
+    location_of = _stock_location_ids_of(shipments)
+    lines = stock_lines_of(shipments)
     address = order.shipping_address
     available: dict[str, list[ShippingMethod]] = {}
     for shipment in shipments:
@@ -170,7 +190,7 @@ def shipping_methods_available_for(
         grams = _lines_grams(lines[shipment.pk])
         available[shipment.pk] = [
             method
-            for method in methods
+            for method in candidates
             if method.shipping_category_id in (None, shipment.shipping_category_id)
             and method.stock_location_id in (None, location)
             and (

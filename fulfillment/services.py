@@ -23,7 +23,7 @@ from functools import partial
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -60,13 +60,14 @@ from fulfillment.selectors import (
     reserved_quantities,
     shipping_methods_available,
     shipping_methods_available_for,
+    stock_lines_of,
 )
 from markets.models import Sku
 from oms.actors import Actor
 from oms.errors import DomainError
 from oms.sequences import sequence_next
 from oms.services import resource_delete, resource_save
-from orders.models import LineItem, Order
+from orders.models import LineItem, Order, OrderEvent
 
 # --- plain resources ------------------------------------------------------------------------
 
@@ -215,16 +216,20 @@ def _load_stock(
 ) -> _Stock:
     locations = inventory_stock_locations(inventory_model=inventory_model)
     location_ids = {location.stock_location_id for location in locations}
-    candidate_ids = set(
-        StockItem.objects.filter(
-            sku_id__in={sku.pk for sku in skus}, stock_location_id__in=location_ids
-        ).values_list("pk", flat=True)
-    )
-    ids = candidate_ids | set(also_lock)
+    sku_ids = {sku.pk for sku in skus}
+    candidates = Q(sku_id__in=sku_ids, stock_location_id__in=location_ids)
+    # the candidates and the caller's own items (`also_lock`: ids, or a query of them, read in
+    # the same statement), locked in one statement
+    wanted = candidates | Q(pk__in=also_lock)
     if lock:
-        rows = locks.stock_items_lock(ids)
+        rows = locks.stock_items_lock((), also=wanted)
     else:
-        rows = {row.pk: row for row in StockItem.objects.filter(pk__in=ids)}
+        rows = {row.pk: row for row in StockItem.objects.filter(wanted)}
+    candidate_ids = {
+        pk
+        for pk, row in rows.items()
+        if row.sku_id in sku_ids and row.stock_location_id in location_ids
+    }
     # Read the reservations only now, after the locks: every reservation committed by an
     # earlier holder of these locks is visible to this statement.
     reserved = reserved_quantities(stock_item_ids=rows.keys(), exclude=own)
@@ -626,16 +631,15 @@ def _shipment_plan_key(
 def _existing_plan_key(
     shipments: list[Shipment],
 ) -> set[tuple[str, str | None, frozenset[tuple[str, str, str | None, int]]]]:
-    lines_by_shipment: dict[str, set[tuple[str, str, str | None, int]]] = defaultdict(set)
-    for line in StockLineItem.objects.filter(shipment__in=shipments):
-        lines_by_shipment[line.shipment_id or ""].add(
-            (line.line_item_id or "", line.sku_id, line.stock_item_id, line.quantity)
-        )
+    lines_of = stock_lines_of(shipments)  # as prefetched (placement), else in one query
     return {
         (
             shipment.inventory_stock_location_id,
             shipment.shipping_category_id,
-            frozenset(lines_by_shipment[shipment.pk]),
+            frozenset(
+                (line.line_item_id or "", line.sku_id, line.stock_item_id, line.quantity)
+                for line in lines_of.get(shipment.pk, [])
+            ),
         )
         for shipment in shipments
     }
@@ -762,6 +766,11 @@ def stock_and_shipments_plan(
             f"Order {order.number}'s shipments are being fulfilled and cannot be re-planned.",
             pointer="/data/relationships/shipments",
         )
+    # their stock lines read once, with their SKUs, for the plan's check and the placement's
+    # shipping-method check (kept on these shipments, in this transaction only)
+    prefetch_related_objects(
+        movable, Prefetch("stock_line_items", queryset=StockLineItem.objects.select_related("sku"))
+    )
     allocations = _reserve_pending(order=order, lines=stock_lines, actor=actor)
     if not allocations:
         Shipment.objects.filter(pk__in=[s.pk for s in movable]).delete()
@@ -811,7 +820,7 @@ def shipments_check_shipping_methods(
         shipments = list(
             Shipment.objects.filter(order=order).exclude(status=Shipment.Status.CANCELLED)
         )
-    available = shipping_methods_available_for(order=order, shipments=shipments)
+    available = shipping_methods_available_for(order=order, shipments=shipments, with_tiers=False)
     for shipment in shipments:
         if shipment.status == Shipment.Status.CANCELLED:
             continue
@@ -877,29 +886,28 @@ def shipment_upcoming(*, shipment: Shipment, actor: Actor) -> Shipment:
         return locked
 
 
-def shipments_upcoming(*, order: Order, actor: Actor) -> list[Shipment]:
+def shipments_upcoming(*, order: Order, actor: Actor) -> tuple[list[Shipment], list[OrderEvent]]:
     """At placement, on the locked order: every draft shipment becomes upcoming (and goes on
-    hold when its inventory stock location is `on_hold`), in a constant number of reads."""
+    hold when its inventory stock location is `on_hold`), in a constant number of reads.
+    Returns every shipment of the order, as they are now, and the timeline rows of the moves,
+    built for the placement to record with its own."""
     order = locks.order_lock(order.pk)
-    drafts = [s for s in locks.shipments_lock(order.pk) if s.status == Shipment.Status.DRAFT]
-    held = set(
-        InventoryStockLocation.objects.filter(
-            pk__in={s.inventory_stock_location_id for s in drafts}, on_hold=True
-        ).values_list("pk", flat=True)
-    )
+    shipments = locks.shipments_lock(order.pk)
+    drafts = [s for s in shipments if s.status == Shipment.Status.DRAFT]
     moves: list[tuple[Shipment, str, str, str]] = []
-    for shipment in drafts:
+    for shipment in drafts:  # (the lock read their inventory stock locations)
         for trigger in ("_upcoming", "_on_hold"):
-            if trigger == "_on_hold" and shipment.inventory_stock_location_id not in held:
+            if trigger == "_on_hold" and not shipment.inventory_stock_location.on_hold:
                 continue
             from_status = shipment.status
             getattr(shipment, trigger)()
             moves.append((shipment, trigger, from_status, shipment.status))
+    events: list[OrderEvent] = []
     if drafts:
         fields = [f.name for f in Shipment._meta.concrete_fields if not f.primary_key]
         Shipment.objects.bulk_update(drafts, fields)
-        shipment_status_changed_events(moves=moves, actor=actor)
-    return drafts
+        events = shipment_status_changed_events(moves=moves, actor=actor, save=False)
+    return shipments, events
 
 
 def shipment_on_hold(*, shipment: Shipment, actor: Actor) -> Shipment:

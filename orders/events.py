@@ -27,11 +27,14 @@ def order_event_record(
     amount_cents: int | None = None,
     currency_code: str = "",
     message: str = "",
+    save: bool = True,
 ) -> OrderEvent:
+    """One timeline row, in the change's transaction (`save=False`: built for the caller to
+    record with others in one INSERT, `order_events_record`)."""
     assert transaction.get_connection().in_atomic_block, (
         "record events inside the change's transaction"
     )
-    return OrderEvent.objects.create(
+    event = OrderEvent(
         order_id=order_id,
         actor=str(actor),
         trigger=trigger,
@@ -44,6 +47,9 @@ def order_event_record(
         currency_code=currency_code,
         message=message[:500],
     )
+    if save:
+        event.save()
+    return event
 
 
 def order_events_record(events: list[OrderEvent]) -> list[OrderEvent]:
@@ -65,9 +71,11 @@ def order_change_event(
     to_status: str,
     field: str = "status",
     message: str = "",
+    save: bool = True,
 ) -> OrderEvent:
     """A change of the order itself (its status, payment or fulfillment status, archiving)."""
     return order_event_record(
+        save=save,
         order_id=order.pk,
         actor=actor,
         trigger=trigger,

@@ -35,7 +35,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from oms.sequences import sequence_next
 from oms.services import resource_create, resource_update
 from orders.models import Order
 from payments import errors, locks, selectors
@@ -247,12 +246,27 @@ def refund_reserve(
 # --- step 2: the gateway call --------------------------------------------------------------------
 
 
+def _loaded_for_gateway(txn: Transaction) -> bool:
+    """Whether `txn` carries everything an adapter reads (as a reserve step returns it: made
+    with its order, gateway, source and parent in memory), so it need not be read again."""
+    relations = ["order", "payment_gateway", "wire_transfer", "external_payment", "test_payment"]
+    relations += ["reference_authorization", "reference_capture"]
+    return all(
+        getattr(txn, f"{name}_id") is None or Transaction._meta.get_field(name).is_cached(txn)  # type: ignore[union-attr]
+        for name in relations
+    )
+
+
 def transaction_gateway_call(*, txn: Transaction) -> GatewayResult:
     """Ask the gateway to carry out a pending transaction: no database transaction, no lock
     (the callers' entry points are `atomic(durable=True)`, so one cannot run under a caller's
     lock). An adapter that raises is a failed call, so a bug in an adapter can never leave an
     amount reserved for ever."""
-    loaded = selectors.transaction_for_gateway(transaction_id=txn.pk)
+    loaded = (
+        txn
+        if _loaded_for_gateway(txn)
+        else selectors.transaction_for_gateway(transaction_id=txn.pk)
+    )
     adapter = gateway_adapter_for(loaded.payment_gateway)
     operation = getattr(adapter, GATEWAY_OPERATIONS[Type(loaded.type)])
     try:
@@ -477,7 +491,9 @@ def _transaction_create(
     reference_authorization: Transaction | None = None,
     reference_capture: Transaction | None = None,
 ) -> Transaction:
-    sequence = sequence_next(f"order_transactions:{order.pk}")
+    # numbered under the order lock (the callers hold it) and never deleted: the next number is
+    # one more than how many the order has
+    sequence = Transaction.objects.filter(order_id=order.pk).count() + 1
     return Transaction.objects.create(
         type=type,
         number=f"{order.number}/T/{sequence:03d}",

@@ -39,14 +39,26 @@ PAYMENT_SOURCE_MODELS = (WireTransfer, ExternalPayment, TestPayment)
 
 
 def payment_source_of(order: Order) -> PaymentSourceModel | None:
-    """The order's payment source: the latest wire transfer, external or test payment made
-    for it (a storefront creates one with the order relationship)."""
-    sources: list[PaymentSourceModel] = []
-    for model in PAYMENT_SOURCE_MODELS:
-        source = model._default_manager.filter(order_id=order.pk).order_by("-created_at").first()
-        if source is not None:
-            sources.append(source)
-    return max(sources, key=lambda source: source.created_at) if sources else None
+    """The order's payment source: the latest one made for it (a storefront creates one with
+    the order relationship) of the type its payment method takes — one query — else the latest
+    of any other type (which placement refuses as a mismatch)."""
+    method = order.payment_method
+    preferred = [
+        m for m in PAYMENT_SOURCE_MODELS if method and m.source_type == method.payment_source_type
+    ]
+    for models in (preferred, [m for m in PAYMENT_SOURCE_MODELS if m not in preferred]):
+        sources = [
+            source
+            for model in models
+            if (
+                source := model._default_manager.filter(order_id=order.pk)
+                .order_by("-created_at")
+                .first()
+            )
+        ]
+        if sources:
+            return max(sources, key=lambda source: source.created_at)
+    return None
 
 
 def order_shipment_shipping_method_set(

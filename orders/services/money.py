@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from django.db.transaction import atomic
 
@@ -25,8 +26,8 @@ from oms.actors import Actor
 from orders.errors import transition_refused
 from orders.events import order_event_record
 from orders.locks import order_lock
-from orders.models import Order
-from orders.services.statuses import order_statuses_write
+from orders.models import Order, OrderEvent
+from orders.services.statuses import StatusesWrite, order_statuses_write
 from payments import errors as payment_errors
 from payments.gateways import GatewayResult
 from payments.models import PaymentMethod, PaymentSourceModel, Transaction
@@ -47,12 +48,29 @@ from payments.services import (
 logger = logging.getLogger(__name__)
 
 Reserve = Callable[[Order], Sequence[Reserved]]
-Settled = Callable[[Order, list[Transaction]], None]
+# a step on the locked order after the settle; what it returns goes to the statuses writer
+SettledStep = Callable[[Order, list[Transaction]], StatusesWrite | None]
 
 
-def order_transaction_event(*, order: Order, txn: Transaction, actor: Actor) -> None:
-    """The timeline row of a settled transaction."""
-    order_event_record(
+@dataclass(frozen=True)
+class Deferring:
+    """A settled step that records no timeline row itself: it returns its rows (and the fields
+    it left unsaved) for the statuses writer, so the settle's rows, its own and the statuses'
+    are recorded in order, in one INSERT."""
+
+    step: Callable[[Order, list[Transaction]], StatusesWrite]
+
+
+Settled = SettledStep | Deferring
+
+
+def order_transaction_event(
+    *, order: Order, txn: Transaction, actor: Actor, save: bool = True
+) -> OrderEvent:
+    """The timeline row of a settled transaction (`save=False`: built, for the statuses
+    writer to record with its own)."""
+    return order_event_record(
+        save=save,
         order_id=order.pk,
         actor=actor,
         trigger=TRIGGERS[Transaction.Type(txn.type)],
@@ -108,15 +126,27 @@ def _money_settle(
     with atomic(durable=True):
         order = order_lock(order_id)
         done: dict[str, Transaction] = {}
+        # the settles' timeline rows go first: with the step's and the statuses' in one INSERT
+        # when the step records none itself, else at once, before the step records its own
+        defer = then is None or isinstance(then, Deferring)
+        events: list[OrderEvent] = []
         for txn, result in calls:
             settlement = transaction_settle(txn=txn, result=result)
             if settlement.settled:
-                order_transaction_event(order=order, txn=settlement.transaction, actor=actor)
+                event = order_transaction_event(
+                    order=order, txn=settlement.transaction, actor=actor, save=not defer
+                )
+                events += [event] if defer else []
             done[txn.pk] = settlement.transaction
         transactions = [done.get(r.transaction.pk, r.transaction) for r in reserved]
-        if then is not None:
-            then(order, transactions)
-        order_statuses_write(order=order, actor=actor, trigger=trigger)
+        known: StatusesWrite | None = None
+        if isinstance(then, Deferring):
+            known = then.step(order, transactions)
+        elif then is not None:
+            known = then(order, transactions)
+        known = known or StatusesWrite()
+        known = replace(known, events=(*events, *known.events))
+        order_statuses_write(order=order, actor=actor, trigger=trigger, known=known)
     return transactions
 
 

@@ -39,11 +39,13 @@ def order_recompute(
     lines: Sequence[LineItem] | None = None,
     shipments: Sequence[Shipment] | None = None,
     loaded_units: dict[str, int] | None = None,
+    also_save: Sequence[str] = (),
 ) -> tuple[list[LineItem], list[LineItem]]:
     """Run the pipeline on the locked `order`. `shipments` given (placement planned them with
     its stock reservations) are used as they are; otherwise a cart's draft shipments are
     planned here. `loaded_units`: the lines' unit prices as stored, when the caller repriced
-    them in memory already. Returns (the order's lines, charges included; the SKU lines with no price)."""
+    them in memory already; `also_save`: other fields the caller changed on `order`, saved
+    with its totals. Returns (the order's lines, charges included; the SKU lines with no price)."""
     lines = list(order_line_items_lock(order) if lines is None else lines)
     if loaded_units is None:
         loaded_units = {line.pk: line.unit_amount_cents for line in lines}
@@ -52,7 +54,7 @@ def order_recompute(
         planned = list(shipments) if shipments is not None else _shipments_plan(order, actor)
         lines = _charges_sync(order=order, lines=lines, shipments=planned)
     # promotions, gift cards and taxes plug in here (their own issues): nothing to apply yet
-    order_totals_write(order=order, lines=lines, loaded_units=loaded_units)
+    order_totals_write(order=order, lines=lines, loaded_units=loaded_units, also_save=also_save)
     return lines, unpriced
 
 
@@ -78,10 +80,15 @@ def line_items_reprice(order: Order, lines: Sequence[LineItem]) -> list[LineItem
 
 
 def order_totals_write(
-    *, order: Order, lines: Sequence[LineItem], loaded_units: dict[str, int] | None = None
+    *,
+    order: Order,
+    lines: Sequence[LineItem],
+    loaded_units: dict[str, int] | None = None,
+    also_save: Sequence[str] = (),
 ) -> None:
     """The only writer of an order's stored totals (and its lines' amounts): runs the totals
-    function over the locked `lines` (repriced in memory, maybe) and saves what changed."""
+    function over the locked `lines` (repriced in memory, maybe) and saves what changed, with
+    the caller's `also_save` fields in the same statement."""
     totals: Totals = order_totals_compute(order, lines)
     if totals.total_amount_cents < 0:
         raise OrderTotalNegative(
@@ -118,7 +125,7 @@ def order_totals_write(
     for name, value in totals.order_values().items():
         setattr(order, name, value)
     order.refreshed_at = now
-    order.save(update_fields=[*Totals.ORDER_FIELDS, "refreshed_at", "updated_at"])
+    order.save(update_fields=[*Totals.ORDER_FIELDS, *also_save, "refreshed_at", "updated_at"])
 
 
 def _shipments_plan(order: Order, actor: Actor) -> list[Shipment]:
@@ -144,9 +151,14 @@ def _charges_sync(
     fee). Returns the order's lines, charges included."""
     subtotal = sum(line.unit_amount_cents * line.quantity for line in lines if line.purchasable)
     wanted: dict[tuple[str, str], tuple[str, int]] = {}
-    methods = ShippingMethod.objects.in_bulk(
-        {shipment.shipping_method_id for shipment in shipments if shipment.shipping_method_id}
-    )
+    chosen_ids = {s.shipping_method_id for s in shipments if s.shipping_method_id}
+    methods = {  # as the shipments' lock read them, else in one query
+        s.shipping_method_id: s.shipping_method
+        for s in shipments
+        if s.shipping_method_id and Shipment.shipping_method.is_cached(s)
+    }
+    if missing := chosen_ids - methods.keys():
+        methods |= ShippingMethod.objects.in_bulk(missing)
     for shipment in shipments:
         method = methods.get(shipment.shipping_method_id or "")
         if method is not None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from functools import partial
+from typing import NamedTuple
 
 from django.db import transaction
 from django.tasks import task
@@ -67,12 +68,14 @@ from orders.services.addresses import address_missing_fields
 from orders.services.checkout import PaymentSourceModel, payment_source_of, tracked_stock_lines
 from orders.services.customers import customer_order_placed, email_validate
 from orders.services.money import (
+    Deferring,
     order_authorization_give_back,
     order_payment_authorize,
     order_transaction_event,
 )
 from orders.services.pipeline import line_items_reprice, order_recompute
-from orders.services.statuses import lines_need_shipping, order_statuses_write
+from orders.services.statuses import StatusesWrite, lines_need_shipping, order_statuses_write
+from orders.statuses import FulfillmentFacts, active_shipment_statuses
 from payments.errors import (
     GATEWAY_UNREACHABLE,
     GatewayLookupFailed,
@@ -230,9 +233,17 @@ def order_place_errors(
 # --- the workflow ----------------------------------------------------------------------------
 
 
-def _placement_prepare(order: Order, *, actor: Actor) -> tuple[int, PaymentSourceModel | None]:
-    """Step 1, on the locked pending order: check, reserve and plan, price; pending → placing.
-    Returns the attempt (the id of the placing event)."""
+class Prepared(NamedTuple):
+    """What step 1 leaves for the others: the attempt (the id of the placing event), the
+    payment source, and whether anything bought is shipped."""
+
+    attempt: int
+    source: PaymentSourceModel | None
+    needs_shipping: bool
+
+
+def _placement_prepare(order: Order, *, actor: Actor) -> Prepared:
+    """Step 1, on the locked pending order: check, reserve and plan, price; pending → placing."""
     lines = order_line_items_lock(order)
     loaded_units = {line.pk: line.unit_amount_cents for line in lines}
     unpriced = line_items_reprice(order, lines)
@@ -246,6 +257,10 @@ def _placement_prepare(order: Order, *, actor: Actor) -> tuple[int, PaymentSourc
             pointer=relationship("market"),
         )
     shipments = stock_and_shipments_plan(order=order, lines=tracked_stock_lines(lines), actor=actor)
+    # pending → placing now, stored with the totals (any refusal below rolls both back)
+    from_status = order.status
+    order.start_placing()
+    order.placement_errors = []
     lines, _ = order_recompute(
         order=order,
         actor=actor,
@@ -253,6 +268,7 @@ def _placement_prepare(order: Order, *, actor: Actor) -> tuple[int, PaymentSourc
         lines=lines,
         shipments=shipments,
         loaded_units=loaded_units,
+        also_save=["status", "placement_errors"],
     )
     errors = order_place_errors(order=order, lines=lines, unpriced=[])
     if errors:  # shipping costs changed the total: the billing address may now be needed
@@ -260,14 +276,10 @@ def _placement_prepare(order: Order, *, actor: Actor) -> tuple[int, PaymentSourc
     if needs_shipping:
         shipments_check_shipping_methods(order=order, shipments=shipments)
     source = _check_payment(order)
-    from_status = order.status
-    order.start_placing()
-    order.placement_errors = []
-    order.save(update_fields=["status", "placement_errors", "updated_at"])
     event = order_change_event(
         order=order, actor=actor, trigger="_place", from_status=from_status, to_status=order.status
     )
-    return event.pk, source
+    return Prepared(event.pk, source, needs_shipping)
 
 
 def _placement_finish(
@@ -277,6 +289,7 @@ def _placement_finish(
     attempt: int | None = None,
     placing: Order | None = None,
     source: PaymentSourceModel | None = None,
+    needs_shipping: bool | None = None,
 ) -> Order:
     """Steps 2 and 3 for a placing order: authorize with no lock held, then place or go back
     to pending in the same transaction as the authorization's settle.
@@ -299,10 +312,14 @@ def _placement_finish(
 
     seen: list[Order] = []
 
-    def settled(locked: Order, authorizations: list[Transaction]) -> None:
+    def settled(locked: Order, authorizations: list[Transaction]) -> StatusesWrite:
         [authorization] = authorizations
         seen.append(locked)
-        outcome.extend(_placement_settled(locked, authorization, actor=actor))
+        errors, known = _placement_settled(
+            locked, authorization, actor=actor, needs_shipping=needs_shipping
+        )
+        outcome.extend(errors)
+        return known
 
     try:
         authorization = order_payment_authorize(
@@ -313,7 +330,7 @@ def _placement_finish(
             actor=actor,
             idempotency_key=placement_idempotency_key(order_id, attempt),
             trigger="_place",
-            settled=settled,
+            settled=Deferring(settled),
         )
     except Exception as exc:
         # refused by payments before the gateway was asked (a method disabled meanwhile), or
@@ -349,13 +366,14 @@ def _placement_error(exc: Exception) -> DomainError:
 
 
 def _placement_settled(
-    locked: Order, authorization: Transaction, *, actor: Actor
-) -> list[DomainError]:
+    locked: Order, authorization: Transaction, *, actor: Actor, needs_shipping: bool | None = None
+) -> tuple[list[DomainError], StatusesWrite]:
     """Step 3 on the locked order, its authorization settled: placing → placed, or back to
     pending with the reasons. Returns the reasons (none: placed, or nothing to do — resolved
-    meanwhile, or the authorization still with the gateway)."""
+    meanwhile, or the authorization still with the gateway) and what the statuses writer that
+    follows must record and save (this step records nothing itself)."""
     if locked.status != Order.Status.PLACING or authorization.status == Transaction.Status.PENDING:
-        return []  # resolved meanwhile (by the recovery), or still with the gateway
+        return [], StatusesWrite()  # resolved meanwhile (by the recovery), or still pending
     outcome: list[DomainError] = []
     if not authorization.succeeded:
         error = PaymentFailed(authorization)
@@ -372,10 +390,13 @@ def _placement_settled(
             )
         )
     if outcome:
-        _order_placing_abort(locked, actor=actor, errors=outcome, write_statuses=False)
-    else:
-        _order_placed(locked, actor=actor, trigger="_place", write_statuses=False)
-    return outcome
+        return outcome, _order_placing_abort(
+            locked, actor=actor, errors=outcome, write_statuses=False
+        )
+    known = _order_placed(
+        locked, actor=actor, trigger="_place", write_statuses=False, needs_shipping=needs_shipping
+    )
+    return outcome, known
 
 
 NEVER_SEEN = GatewayResult.failure(
@@ -399,8 +420,10 @@ def order_placement_resolve(
         if locked.status == Order.Status.PLACING and settlement.transaction.idempotency_key == (
             placement_idempotency_key(locked.pk, placement_attempt(locked.pk))
         ):  # (an authorization of an earlier attempt does not decide this one)
-            _placement_settled(locked, settlement.transaction, actor=actor)
-        order_statuses_write(order=locked, actor=actor, trigger="_place")
+            _, known = _placement_settled(locked, settlement.transaction, actor=actor)
+        else:
+            known = StatusesWrite()
+        order_statuses_write(order=locked, actor=actor, trigger="_place", known=known)
     resolved = Order.objects.select_related("market__price_list").get(pk=locked.pk)
     if settlement.transaction.succeeded and resolved.status != Order.Status.PLACED:
         order_authorization_give_back(authorization=settlement.transaction, actor=actor)
@@ -439,52 +462,64 @@ def _placement_pending_authorization(order_id: str, attempt: int) -> Transaction
     ).first()
 
 
-def _order_placed(order: Order, *, actor: Actor, trigger: str, write_statuses: bool = True) -> None:
-    """Step 3 on the locked, authorized order: placing → placed and what goes with it
-    (`write_statuses=False`: the caller writes the derived statuses once, after)."""
-    shipments_upcoming(order=order, actor=actor)
+PLACED_FIELDS = ("status", "placed_at", "place_total_amount_cents", "placement_errors")
+
+
+def _order_placed(
+    order: Order,
+    *,
+    actor: Actor,
+    trigger: str,
+    write_statuses: bool = True,
+    needs_shipping: bool | None = None,
+) -> StatusesWrite:
+    """Step 3 on the locked, authorized order: placing → placed and what goes with it, saved
+    with the derived statuses in one statement (`write_statuses=False`: by the caller's
+    statuses writer, with what this returns). `needs_shipping`, when the caller knows it,
+    spares the writer a read."""
+    shipments, shipment_events = shipments_upcoming(order=order, actor=actor)
     from_status = order.status
     order.place()
     order.placed_at = timezone.now()
     order.place_total_amount_cents = order.total_amount_with_taxes_cents
     order.placement_errors = []
-    order.save(
-        update_fields=[
-            "status",
-            "placed_at",
-            "place_total_amount_cents",
-            "placement_errors",
-            "updated_at",
-        ]
-    )
     if order.customer_id is not None:
         customer_order_placed(customer_id=order.customer_id)
-    order_change_event(
-        order=order, actor=actor, trigger=trigger, from_status=from_status, to_status=order.status
+    event = order_change_event(
+        order=order,
+        actor=actor,
+        trigger=trigger,
+        from_status=from_status,
+        to_status=order.status,
+        save=False,
     )
+    facts = None
+    if needs_shipping is not None:
+        statuses = active_shipment_statuses(shipment.status for shipment in shipments)
+        facts = FulfillmentFacts(needs_shipping=needs_shipping, shipment_statuses=statuses)
+    known = StatusesWrite(facts=facts, unsaved=PLACED_FIELDS, events=(*shipment_events, event))
     # free (a total of 0), not_required (nothing to ship), in_progress (auto-captured) follow
     if write_statuses:
-        order_statuses_write(order=order, actor=actor, trigger=trigger)
+        order_statuses_write(order=order, actor=actor, trigger=trigger, known=known)
     order_topic_publish_on_commit(order=order, topic="orders.place")
+    return known
 
 
-def _placement_start(
-    order_id: str, *, actor: Actor, trigger: str
-) -> tuple[Order, int | None, PaymentSourceModel | None]:
-    """Step 1 in its own transaction. Returns the order and the attempt this call started
-    (None: it was placed already)."""
+def _placement_start(order_id: str, *, actor: Actor, trigger: str) -> tuple[Order, Prepared | None]:
+    """Step 1 in its own transaction. Returns the order and what the attempt this call started
+    prepared (None: it was placed already)."""
     with transaction.atomic(durable=True):
         locked = order_lock(order_id)
         if locked.status == Order.Status.PLACED:
-            return locked, None, None
+            return locked, None
         if locked.status == Order.Status.PLACING:
             raise PlacementInProgress(
                 f"Order #{locked.number} is being placed.", pointer=attribute(trigger)
             )
         if locked.status != Order.Status.PENDING:
             raise transition_refused(number=locked.number, status=locked.status, trigger=trigger)
-        attempt, source = _placement_prepare(locked, actor=actor)
-    return locked, attempt, source
+        prepared = _placement_prepare(locked, actor=actor)
+    return locked, prepared
 
 
 def order_place(*, order: Order, actor: Actor) -> Order:
@@ -493,19 +528,24 @@ def order_place(*, order: Order, actor: Actor) -> Order:
     second `_place` while the first runs is refused (409) without authorizing again."""
     if order.place_async:
         return order_place_async(order=order, actor=actor)
-    placing, attempt, source = _placement_start(order.pk, actor=actor, trigger="_place")
-    if attempt is None:
+    placing, prepared = _placement_start(order.pk, actor=actor, trigger="_place")
+    if prepared is None:
         return placing
     return _placement_finish(
-        order_id=order.pk, actor=actor, attempt=attempt, placing=placing, source=source
+        order_id=order.pk,
+        actor=actor,
+        attempt=prepared.attempt,
+        placing=placing,
+        source=prepared.source,
+        needs_shipping=prepared.needs_shipping,
     )
 
 
 def order_place_async(*, order: Order, actor: Actor) -> Order:
     """`_place` with `place_async`: check and reserve now (so a storefront gets its 422s at
     once), move pending → placing, and authorize and place in a background task after commit."""
-    placing, attempt, _ = _placement_start(order.pk, actor=actor, trigger="_place")
-    if attempt is not None:
+    placing, prepared = _placement_start(order.pk, actor=actor, trigger="_place")
+    if prepared is not None:
         transaction.on_commit(partial(order_placement_enqueue, order_id=order.pk, actor=actor))
     return placing
 
@@ -538,24 +578,27 @@ def order_place_complete(*, order_id: str, actor: Actor) -> Order:
 
 def _order_placing_abort(
     locked: Order, *, actor: Actor, errors: Sequence[DomainError], write_statuses: bool = True
-) -> None:
+) -> StatusesWrite:
     """On the locked placing order: placing → pending, the reservations released and the
-    reasons recorded (its shipments stay planned, as drafts)."""
+    reasons recorded (its shipments stay planned, as drafts), saved with the derived statuses
+    (`write_statuses=False`: by the caller's statuses writer, with what this returns)."""
     stock_release(order=locked, actor=actor)
     from_status = locked.status
     locked.abort_placing()
     locked.placement_errors = [error_as_dict(error) for error in errors]
-    locked.save(update_fields=["status", "placement_errors", "updated_at"])
-    order_change_event(
+    event = order_change_event(
         order=locked,
         actor=actor,
         trigger="_place",
         from_status=from_status,
         to_status=locked.status,
         message="; ".join(f"{error.code}: {error.detail}" for error in errors),
+        save=False,
     )
+    known = StatusesWrite(unsaved=("status", "placement_errors"), events=(event,))
     if write_statuses:
-        order_statuses_write(order=locked, actor=actor, trigger="_place")
+        order_statuses_write(order=locked, actor=actor, trigger="_place", known=known)
+    return known
 
 
 def _order_placing_failed(*, order_id: str, actor: Actor, errors: Sequence[DomainError]) -> Order:

@@ -9,6 +9,7 @@ and stores what moved, with its timeline event. Nothing else writes those two co
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
@@ -16,9 +17,9 @@ from django.utils import timezone
 
 from fulfillment.models import Shipment
 from oms.actors import Actor
-from orders.events import order_change_event
+from orders.events import order_change_event, order_events_record
 from orders.locks import order_lock
-from orders.models import LineItem, Order
+from orders.models import LineItem, Order, OrderEvent
 from orders.statuses import (
     PLACED_ORDER_STATUSES,
     FulfillmentFacts,
@@ -55,6 +56,17 @@ def order_fulfillment_facts(
     return FulfillmentFacts(
         needs_shipping=needs, shipment_statuses=active_shipment_statuses(statuses)
     )
+
+
+@dataclass(frozen=True)
+class StatusesWrite:
+    """What a workflow step hands on to the `order_statuses_write` that follows it: fulfillment
+    facts it already knows (sparing the writer's reads) and the fields it changed on the order
+    and left for the writer to save, with the statuses, in one statement."""
+
+    facts: FulfillmentFacts | None = None
+    unsaved: tuple[str, ...] = ()
+    events: tuple[OrderEvent, ...] = ()  # built, recorded with the writer's own in one INSERT
 
 
 def order_payment_status_of(order: Order, totals: PaymentTotals) -> str:
@@ -102,18 +114,23 @@ def order_statuses_write(
     trigger: str,
     lines: Sequence[LineItem] | None = None,
     fulfill: bool = False,
+    known: StatusesWrite | None = None,
 ) -> Order:
     """On the locked `order`: derive both statuses from the facts and store what moved, each
     with its event. `lines`, when the caller has them loaded, spare a query; `fulfill` is the
-    merchant's `_fulfill`."""
+    merchant's `_fulfill`; `known`: what the step before knows and left unsaved."""
     assert transaction.get_connection().in_atomic_block, "write statuses on the locked order"
     payment = order_payment_status_of(order, order_payment_totals(order_id=order.pk))
-    facts = order_fulfillment_facts(order=order, lines=lines)
+    if known is not None and known.facts is not None:
+        facts = known.facts
+    else:
+        facts = order_fulfillment_facts(order=order, lines=lines)
     fulfillment = order_fulfillment_status_of(
         order, payment_status=payment, facts=facts, fulfill=fulfill
     )
     now = timezone.now()
     values: dict[str, object] = {}
+    events = list(known.events) if known is not None else []
     for field, derived in (("payment_status", payment), ("fulfillment_status", fulfillment)):
         before = getattr(order, field)
         if derived == before:
@@ -122,15 +139,24 @@ def order_statuses_write(
         stamp = f"{field.removesuffix('_status')}_updated_at"
         setattr(order, stamp, now)
         values |= {field: derived, stamp: now}
-        order_change_event(
-            order=order,
-            actor=actor,
-            trigger=trigger,
-            field=field,
-            from_status=before,
-            to_status=derived,
+        events.append(
+            order_change_event(
+                order=order,
+                actor=actor,
+                trigger=trigger,
+                field=field,
+                from_status=before,
+                to_status=derived,
+                save=False,
+            )
         )
-    if values:
+    if events:
+        order_events_record(events)
+    if known is not None and known.unsaved:
+        # the step's own fields and the statuses in one UPDATE (through the model's save, so
+        # its status transition keeps its concurrency guard)
+        order.save(update_fields=[*known.unsaved, *values, "updated_at"])
+    elif values:
         order.updated_at = now
         Order.objects.filter(pk=order.pk).update(**values, updated_at=now)
     return order
