@@ -14,7 +14,12 @@ CLIENT_ID_LENGTH = 43  # secrets.token_urlsafe(32): 256 random bits, like Commer
 
 
 def new_client_id() -> str:
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe, never starting with "-" or "_": a leading dash would read as an
+    option on the command line (`oms_application revoke <client_id>`)."""
+    while True:
+        client_id = secrets.token_urlsafe(32)
+        if client_id[0].isalnum():
+            return client_id
 
 
 class Application(Resource):

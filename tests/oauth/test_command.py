@@ -13,7 +13,7 @@ from django.db import connections
 
 from markets.services import market_disable
 from oms.oauth.management.commands.oms_application import Command
-from oms.oauth.models import Application
+from oms.oauth.models import Application, new_client_id
 from oms.oauth.services import client_secret_matches
 from tests import factories
 from tests.oauth.conftest import post_json
@@ -105,6 +105,19 @@ def test_revoke_stops_the_application(organization):
     application.refresh_from_db()
     assert application.is_revoked
     assert "already revoked" in run("revoke", application.client_id)
+
+
+def test_new_client_ids_never_start_like_an_option():
+    # token_urlsafe starts with "-" one time in 64: such an id read as an option on the command
+    # line, and `oms_application revoke <id>` failed (it did in CI).
+    assert all(new_client_id()[0].isalnum() for _ in range(2000))
+
+
+def test_an_older_client_id_starting_with_a_dash_is_revoked_after_double_dash(organization):
+    application = factories.ApplicationFactory.create(name="Old", client_id="-" + "a" * 42)
+    assert "Revoked Old" in run("revoke", "--", application.client_id)
+    application.refresh_from_db()
+    assert application.is_revoked
 
 
 @pytest.mark.parametrize(

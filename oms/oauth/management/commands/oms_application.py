@@ -3,7 +3,7 @@
 python manage.py oms_application create --kind integration --name ERP --role admin --json
 python manage.py oms_application create --kind sales_channel --name Shop --market eu
 python manage.py oms_application list [--json]
-python manage.py oms_application revoke CLIENT_ID
+python manage.py oms_application revoke CLIENT_ID   (an older id starting with "-": revoke -- CLIENT_ID)
 """
 
 from __future__ import annotations
