@@ -114,7 +114,9 @@ def test_new_client_ids_never_start_like_an_option():
 
 
 def test_an_older_client_id_starting_with_a_dash_is_revoked_after_double_dash(organization):
-    application = factories.ApplicationFactory.create(name="Old", client_id="-" + "a" * 42)
+    application = factories.ApplicationFactory.create(name="Old")
+    Application.objects.filter(pk=application.pk).update(client_id="-" + "a" * 42)
+    application.refresh_from_db()
     assert "Revoked Old" in run("revoke", "--", application.client_id)
     application.refresh_from_db()
     assert application.is_revoked
