@@ -66,3 +66,21 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner}:{self.customer}:{self.key}"
+
+
+class RateLimitWindow(models.Model):
+    """Hits of one rate-limit key in one fixed window (see `oms.ratelimit`): a row shared by
+    every server process, incremented atomically by an upsert."""
+
+    key = models.CharField(max_length=200)
+    window_start = models.BigIntegerField()  # unix seconds, a multiple of the window's length
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=("key", "window_start"), name="ratelimit_key_window")
+        ]
+        indexes = [models.Index(fields=("window_start",), name="ratelimit_window_start")]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window_start}={self.hits}"

@@ -9,8 +9,9 @@ ALLOWED_HOSTS comma-separated; defaults to localhost names when DEBUG is on
 import os
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from oms.databases import databases_from_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -89,23 +91,12 @@ TEMPLATES = [
 WSGI_APPLICATION = "oms.wsgi.application"
 
 # --- database -------------------------------------------------------------------------------
+# DATABASE_URL, DATABASE_REPLICA_URL and how connections are kept (OMS_DB_CONNECTIONS): see
+# oms/databases.py.
 VAR_DIR = BASE_DIR / "var"
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'oms.sqlite3'}"
-DATABASE_URL = os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    VAR_DIR.mkdir(exist_ok=True)
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        # IMMEDIATE takes the write lock when a transaction starts, so two writers queue
-        # instead of failing with "database is locked" half-way through.
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
-    }
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
-else:
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = databases_from_env(sqlite_dir=VAR_DIR, default_url=DEFAULT_SQLITE_URL)
+DATABASE_ROUTERS = ["oms.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -123,6 +114,26 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Served by WhiteNoise from the server processes (compressed, with far-future cache headers on
+# hashed names after `collectstatic`); a CDN or the load balancer can cache them in front.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- cache: shared by every server process ------------------------------------------------
+# REDIS_URL set: Redis (rate limits counted with INCR). Otherwise the database's cache table
+# (created by `manage.py oms_prepare`; rate limits have their own table, see oms/ratelimit.py).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "oms_cache"}
+}
 
 # --- security: production-safe unless DEBUG is on ------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -136,6 +147,8 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # A load balancer's health checks talk plain HTTP to each node.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_REFERRER_POLICY = "same-origin"
 
 # --- the API ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from oms.api.docs import docs_view, schema_view
+from oms.health import healthz, readyz
 
 admin.site.site_header = "OMS back office"
 admin.site.site_title = "OMS"
@@ -10,6 +11,8 @@ admin.site.index_title = "Run your business"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("oauth/", include("oms.oauth.urls")),
     path("api/schema/", schema_view, name="api-schema"),

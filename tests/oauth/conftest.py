@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from markets.models import Market, Organization
+from oms import ratelimit
 from oms.oauth.models import Application
 from oms.oauth.services import ApplicationCredentials, application_create
 from tests import factories
@@ -19,10 +20,12 @@ TOKEN_URL = "/oauth/token"
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashers_and_empty_cache(settings: Any) -> Any:
+def _fast_hashers_and_empty_cache(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     # PBKDF2's cost is for human passwords; a test hashing dozens of secrets needs none of it.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()  # throttle counters
+    # Rate windows are fixed: a test pinned to the middle of one never sees a boundary.
+    monkeypatch.setattr(ratelimit, "clock", lambda: 1_800_000_030.0)
+    cache.clear()
     yield
     cache.clear()
 
