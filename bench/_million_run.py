@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,8 +86,8 @@ class InProcess:
     def get(self, path: str) -> int:
         return int(self.client.get(path).status_code)
 
-    def post_form(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
-        response = self.client.post(path, data)
+    def post_json(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
+        response = self.client.post(path, json.dumps(data), content_type="application/json")
         return int(response.status_code), bytes(response.content)
 
 
@@ -111,10 +110,12 @@ class OverHttp:
         except urllib.error.HTTPError as exc:
             return int(exc.code)
 
-    def post_form(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
-        body = urllib.parse.urlencode(data).encode()
+    def post_json(self, path: str, data: dict[str, str]) -> tuple[int, bytes]:
+        headers = {**self.headers, "Content-Type": "application/json"}
         url = self.base + path
-        request = urllib.request.Request(url, data=body, headers=self.headers)  # noqa: S310
+        request = urllib.request.Request(  # noqa: S310
+            url, data=json.dumps(data).encode(), headers=headers
+        )
         try:
             with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
                 return int(response.status), response.read()
@@ -190,7 +191,7 @@ def credentials() -> tuple[dict[str, str], str]:
 
 
 def access_token(face: InProcess | OverHttp, form: dict[str, str]) -> str:
-    status, body = face.post_form("/oauth/token", form)
+    status, body = face.post_json("/oauth/token", form)
     if status != 200:
         raise RuntimeError(f"POST /oauth/token answered {status}: {body[:200]!r}")
     return str(json.loads(body)["access_token"])
