@@ -17,7 +17,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from oms.api.errors import BadRequest
-from oms.counting import list_count
+from oms.counting import EXACT_COUNT_LIMIT, list_count
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 25
@@ -46,12 +46,13 @@ def _positive_int(request: Request, parameter: str, default: int, maximum: int |
 class Pagination(BasePagination):
     number_param = "page[number]"
     size_param = "page[size]"
+    exact_up_to = EXACT_COUNT_LIMIT
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         self.request = request
         self.page_size = _positive_int(request, self.size_param, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         self.page_number = _positive_int(request, self.number_param, 1, None)
-        counted = list_count(queryset)
+        counted = list_count(queryset, exact_up_to=self.exact_up_to)
         self.record_count = counted.value
         self.page_count = math.ceil(self.record_count / self.page_size)
         start = (self.page_number - 1) * self.page_size
