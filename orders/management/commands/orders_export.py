@@ -20,8 +20,8 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, router, transaction
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.models import CharField, Func, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
@@ -50,10 +50,33 @@ COLUMNS = (
     "total_amount_cents",
     "total_amount_with_taxes_cents",
 )
-# the order columns read, in COLUMNS' order; the market's code is looked up by its id
-FIELDS = tuple("market_id" if name == "market" else name for name in COLUMNS)
+TIMESTAMPS = ("created_at", "placed_at", "approved_at", "cancelled_at")
 MARKET_POSITION = COLUMNS.index("market")
+TIMESTAMP_POSITIONS = tuple(COLUMNS.index(name) for name in TIMESTAMPS)
 CHUNK_SIZE = 5_000
+
+
+class IsoTimestamp(Func):
+    """A timestamp as ISO 8601 text in UTC, written by PostgreSQL: loading a datetime and
+    formatting it again in Python was a third of the export's time."""
+
+    template = (
+        "to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    )
+    output_field = CharField()
+
+
+def export_values(orders: QuerySet[Order]) -> QuerySet[Order, tuple[Any, ...]]:
+    """`orders` as rows of COLUMNS (the market as its id: its code is looked up once)."""
+    if connections[orders.db].vendor != "postgresql":
+        fields = ["market_id" if name == "market" else name for name in COLUMNS]
+        return orders.values_list(*fields)
+    texts = {f"{name}_text": IsoTimestamp(name) for name in TIMESTAMPS}
+    fields = [
+        "market_id" if name == "market" else f"{name}_text" if name in TIMESTAMPS else name
+        for name in COLUMNS
+    ]
+    return orders.annotate(**texts).values_list(*fields)
 
 
 def export_database() -> str:
@@ -114,8 +137,9 @@ def csv_chunks(
     for row in rows:
         values = list(row)
         values[MARKET_POSITION] = markets.get(values[MARKET_POSITION], "")
-        for position, value in enumerate(values):
-            if isinstance(value, datetime):
+        for position in TIMESTAMP_POSITIONS:
+            value = values[position]
+            if isinstance(value, datetime):  # (not formatted by the database)
                 values[position] = value.isoformat()
         writer.writerow(values)
         written += 1
@@ -167,7 +191,7 @@ class Command(BaseCommand):
             # A transaction, so the server-side cursor needs no WITH HOLD (which would make
             # PostgreSQL copy the whole result before the first row).
             with transaction.atomic(using=using):
-                rows = orders.values_list(*FIELDS).iterator(chunk_size=CHUNK_SIZE)
+                rows = export_values(orders).iterator(chunk_size=CHUNK_SIZE)
                 for text, written in csv_chunks(rows, markets):
                     if text:  # (stdout's wrapper would write a newline for nothing)
                         output.write(text)
