@@ -5,7 +5,7 @@ decimals, KWD has three, and `formatted_*` follows the locale's conventions.
 """
 
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from babel.numbers import format_currency, get_currency_precision, list_currencies
 from django.conf import settings
@@ -42,10 +42,13 @@ def format_money(amount_cents: int | None, currency_code: str, locale: str | Non
     """The `formatted_*` rendering, e.g. 123450 EUR in de_DE -> '1.234,50 €'."""
     if amount_cents is None:
         return ""
+    return _formatted(amount_cents, currency_code, locale or settings.OMS_DEFAULT_LOCALE)
+
+
+@lru_cache(maxsize=8192)
+def _formatted(amount_cents: int, currency_code: str, locale: str) -> str:
+    # Babel takes ~60 µs a call, and an order renders 14 amounts (most of them 0): a list of
+    # 25 orders spent 20 ms here. A pure function of its arguments, so cached.
     return str(
-        format_currency(
-            cents_to_decimal(amount_cents, currency_code),
-            currency_code,
-            locale=locale or settings.OMS_DEFAULT_LOCALE,
-        )
+        format_currency(cents_to_decimal(amount_cents, currency_code), currency_code, locale=locale)
     )

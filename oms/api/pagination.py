@@ -1,4 +1,10 @@
-"""`page[number]` / `page[size]` pagination with Commerce Layer's meta and links."""
+"""`page[number]` / `page[size]` pagination with Commerce Layer's meta and links.
+
+`meta.record_count` is exact up to `oms.counting.EXACT_COUNT_LIMIT` records (10,000) and
+PostgreSQL's planner estimate above: a list of a million orders is not counted row by row on
+every page. Past an estimate, `page_count` and the `last` link are estimates too, and a page
+beyond them is still read (it may hold records), never answered empty without looking.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
 from oms.api.errors import BadRequest
+from oms.counting import EXACT_COUNT_LIMIT, list_count
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 25
@@ -39,15 +46,17 @@ def _positive_int(request: Request, parameter: str, default: int, maximum: int |
 class Pagination(BasePagination):
     number_param = "page[number]"
     size_param = "page[size]"
+    exact_up_to = EXACT_COUNT_LIMIT
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         self.request = request
         self.page_size = _positive_int(request, self.size_param, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         self.page_number = _positive_int(request, self.number_param, 1, None)
-        self.record_count = queryset.count()
+        counted = list_count(queryset, exact_up_to=self.exact_up_to)
+        self.record_count = counted.value
         self.page_count = math.ceil(self.record_count / self.page_size)
         start = (self.page_number - 1) * self.page_size
-        if start >= self.record_count:
+        if counted.exact and start >= self.record_count:
             return []
         return list(queryset[start : start + self.page_size])
 
