@@ -144,7 +144,7 @@ def server_start(environment: dict[str, str]) -> tuple[subprocess.Popen[bytes] |
     if serve.exists():
         command = [str(serve)]
     elif (
-        subprocess.run(  # noqa: S603 (our own interpreter)
+        subprocess.run(
             [str(python), "-c", "import gunicorn"], capture_output=True, check=False
         ).returncode
         == 0
@@ -154,7 +154,7 @@ def server_start(environment: dict[str, str]) -> tuple[subprocess.Popen[bytes] |
             command += ["-c", str(ROOT / "oms" / "gunicorn.conf.py")]
     else:
         return None, ""
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)  # noqa: S603
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     base = f"http://{bind}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -247,7 +247,7 @@ def export_run(arguments: list[str]) -> dict[str, float]:
     """`manage.py orders_export` in a child process: its orders/s and peak RSS."""
     command = [sys.executable, str(ROOT / "manage.py"), "orders_export", "--output", os.devnull]
     began = time.monotonic()
-    process = subprocess.Popen(  # noqa: S603 (our own manage.py)
+    process = subprocess.Popen(
         [*command, *arguments], cwd=ROOT, env=os.environ.copy(), stderr=subprocess.PIPE
     )
     _, status, usage = os.wait4(process.pid, 0)
