@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from fulfillment import services
 from fulfillment.models import (
@@ -85,13 +86,13 @@ class StockItemAdmin(ServiceModelAdmin):
             self.message_user(request, f"Not saved: {exc.detail}", messages.ERROR)
 
 
-class InventoryStockLocationInline(admin.TabularInline):
+class InventoryStockLocationInline(TabularInline):
     model = InventoryStockLocation
     fields = ("stock_location", "priority", "on_hold")
     extra = 0
 
 
-class InventoryReturnLocationInline(admin.TabularInline):
+class InventoryReturnLocationInline(TabularInline):
     model = InventoryReturnLocation
     fields = ("stock_location", "priority")
     extra = 0
@@ -117,13 +118,13 @@ class ShippingZoneAdmin(ServiceModelAdmin):
     search_fields = ("name",)
 
 
-class ShippingWeightTierInline(admin.TabularInline):
+class ShippingWeightTierInline(TabularInline):
     model = ShippingWeightTier
     fields = ("name", "up_to", "price_amount_cents")
     extra = 0
 
 
-class DeliveryLeadTimeInline(admin.TabularInline):
+class DeliveryLeadTimeInline(TabularInline):
     model = DeliveryLeadTime
     fields = ("stock_location", "min_hours", "max_hours")
     extra = 0
@@ -164,7 +165,7 @@ class ShippingMethodAdmin(ServiceModelAdmin):
             services.shipping_method_enable(shipping_method=method)
 
 
-class StockLineItemInline(admin.TabularInline):
+class StockLineItemInline(TabularInline):
     model = StockLineItem
     fields = ("sku", "stock_item", "line_item", "quantity")
     readonly_fields = fields
@@ -175,7 +176,7 @@ class StockLineItemInline(admin.TabularInline):
         return False
 
 
-class ParcelInline(admin.StackedInline):
+class ParcelInline(StackedInline):
     model = Parcel
     fields = ("number", "weight", "unit_of_weight", "tracking_number", "tracking_status")
     readonly_fields = ("number",)
@@ -253,7 +254,7 @@ class ParcelAdmin(ServiceModelAdmin):
 
 
 @admin.register(StockReservation)
-class StockReservationAdmin(admin.ModelAdmin):
+class StockReservationAdmin(ModelAdmin):
     """Read only: reservations are made and dropped by the order workflows."""
 
     list_display = ("stock_item", "order", "line_item", "status", "quantity", "expires_at")

@@ -1,9 +1,11 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.forms import ModelForm
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
+from unfold.admin import TabularInline
 
 from markets import services
 from markets.models import (
@@ -18,7 +20,7 @@ from markets.models import (
     ShippingCategory,
     Sku,
 )
-from oms.admin import ServiceModelAdmin
+from oms.admin import MoneyModelForm, ServiceModelAdmin
 
 
 @admin.register(Organization)
@@ -99,21 +101,68 @@ class SkuAdmin(ServiceModelAdmin):
     list_select_related = ("shipping_category",)
 
 
-class PriceVolumeTierInline(admin.TabularInline):
+class PriceVolumeTierForm(MoneyModelForm):
+    price_amount = forms.DecimalField(min_value=0, decimal_places=4, label="Unit price")
+    money_fields = {"price_amount": "price_amount_cents"}
+    parent: Price | None = None  # set by the formset: a new price has no pk yet
+
+    class Meta:
+        model = PriceVolumeTier
+        fields = ("name", "up_to")
+
+    def currency_code_of(self, data: dict[str, Any]) -> str:
+        price = self.parent or self.instance.price
+        return str(price.price_list.currency_code)
+
+
+class PriceVolumeTierFormSet(BaseInlineFormSet):
+    def _construct_form(self, i: int, **kwargs: Any) -> Any:
+        form = super()._construct_form(i, **kwargs)
+        form.parent = self.instance
+        return form
+
+
+class PriceVolumeTierInline(TabularInline):
     model = PriceVolumeTier
+    form = PriceVolumeTierForm
+    formset = PriceVolumeTierFormSet
     extra = 0
-    fields = ("name", "up_to", "price_amount_cents")
+    fields = ("name", "up_to", "price_amount")
+
+
+class PriceForm(MoneyModelForm):
+    """The price in major units of its price list's currency (69.00 EUR), not cents."""
+
+    amount = forms.DecimalField(min_value=0, decimal_places=4, label="Amount")
+    compare_at_amount = forms.DecimalField(
+        min_value=0, decimal_places=4, required=False, label="Compare-at amount"
+    )
+    money_fields = {"amount": "amount_cents", "compare_at_amount": "compare_at_amount_cents"}
+
+    class Meta:
+        model = Price
+        exclude = ("amount_cents", "compare_at_amount_cents")
+
+    def currency_code_of(self, data: dict[str, Any]) -> str:
+        price_list = data.get("price_list") or self.instance.price_list
+        return str(price_list.currency_code)
 
 
 @admin.register(Price)
 class PriceAdmin(ServiceModelAdmin):
-    list_display = (
+    form = PriceForm
+    fields = (
         "sku",
         "price_list",
-        "amount_cents",
-        "formatted_amount",
-        "compare_at_amount_cents",
+        "amount",
+        "compare_at_amount",
+        "rules",
+        "reference",
+        "reference_origin",
+        "metadata",
+        *ServiceModelAdmin.readonly_fields,
     )
+    list_display = ("sku", "price_list", "formatted_amount", "formatted_compare_at_amount")
     list_filter = ("price_list",)
     search_fields = ("sku__code", "sku__name")
     list_select_related = ("sku", "price_list")

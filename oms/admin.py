@@ -1,16 +1,26 @@
 """Admin pages are a thin face over the services: every save and delete goes through them."""
 
+from decimal import Decimal
 from typing import Any, ClassVar
 
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, User
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
+from oms.models import IdempotencyRecord
+from oms.money import cents_to_decimal, currency_exponent
 from oms.services import resource_delete, resource_save
 
 
-class ServiceModelAdmin(admin.ModelAdmin):
+class ServiceModelAdmin(ModelAdmin):
     """Saves through `resource_save` (model validation + constraints), never a bare `.save()`."""
 
     readonly_fields: ClassVar[tuple[str, ...]] = ("id", "created_at", "updated_at")
@@ -34,3 +44,91 @@ class ServiceModelAdmin(admin.ModelAdmin):
         for instance in instances:
             resource_save(instance)
         formset.save_m2m()
+
+
+# --- staff users and roles, and the developers' pages, in the theme --------------------------
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class StaffUserAdmin(BaseUserAdmin, ModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+
+
+@admin.register(Group)
+class StaffRoleAdmin(BaseGroupAdmin, ModelAdmin):
+    pass
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ModelAdmin):
+    """Read only: the API writes these; a developer looks at them when a client retries."""
+
+    list_display = ("key", "owner", "customer", "status_code", "created_at")
+    list_filter = ("status_code",)
+    search_fields = ("key", "owner")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# --- money in major units ---------------------------------------------------------------------
+
+
+class MoneyModelForm(forms.ModelForm):
+    """Amounts typed and shown in major units of the row's currency (12.50 EUR, 1250 JPY),
+    stored as the model's integer minor units. `money_fields` maps a form field (a
+    `forms.DecimalField` declared on the form) to its model column."""
+
+    money_fields: ClassVar[dict[str, str]] = {}
+
+    def currency_code_of(self, data: dict[str, Any]) -> str:
+        raise NotImplementedError
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        currency = self._initial_currency()
+        for name, column in self.money_fields.items():
+            cents = getattr(self.instance, column, None)
+            if currency and cents is not None:
+                self.initial[name] = cents_to_decimal(cents, currency)
+            if currency:
+                self.fields[name].help_text = f"In {currency}, e.g. 12.50"
+
+    def _initial_currency(self) -> str:
+        if self.instance.pk is None:
+            return ""
+        try:
+            return self.currency_code_of({})
+        except (AttributeError, ObjectDoesNotExist):
+            return ""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            currency = self.currency_code_of(data)
+        except (AttributeError, ObjectDoesNotExist):
+            return data  # the field naming the currency has its own error
+        exponent = currency_exponent(currency)
+        for name, column in self.money_fields.items():
+            amount = data.get(name)
+            if amount is None:
+                if not self.fields[name].required:
+                    setattr(self.instance, column, None)
+                continue
+            cents = Decimal(amount).scaleb(exponent)
+            if cents != cents.to_integral_value():
+                self.add_error(
+                    name, f"{currency} has {exponent} decimal places: {amount} has more."
+                )
+                continue
+            setattr(self.instance, column, int(cents))
+        return data

@@ -43,6 +43,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # The admin's theme (issue 9): before django.contrib.admin so its templates win.
+    "unfold",
+    "unfold.contrib.filters",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -112,6 +115,38 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+
+# --- the back office (django-unfold) ----------------------------------------------------------
+UNFOLD = {
+    "SITE_TITLE": "OMS",
+    "SITE_HEADER": "OMS back office",
+    "SITE_SUBHEADER": "Run your business",
+    "SITE_SYMBOL": "storefront",
+    "SITE_FAVICONS": "oms.navigation.favicons",
+    "SHOW_VIEW_ON_SITE": False,
+    "DASHBOARD_CALLBACK": "orders.dashboard.dashboard_callback",
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+        "navigation": "oms.navigation.navigation",
+    },
+    "COLORS": {
+        # The demo organization's green (oklch of #1f6f43 and its shades).
+        "primary": {
+            "50": "oklch(97.9% .021 155.8)",
+            "100": "oklch(95.0% .052 155.8)",
+            "200": "oklch(90.1% .093 155.8)",
+            "300": "oklch(82.3% .137 155.8)",
+            "400": "oklch(71.2% .160 155.8)",
+            "500": "oklch(60.2% .142 155.8)",
+            "600": "oklch(50.8% .118 155.8)",
+            "700": "oklch(45.3% .101 155.8)",
+            "800": "oklch(38.6% .083 155.8)",
+            "900": "oklch(32.9% .068 155.8)",
+            "950": "oklch(23.4% .050 155.8)",
+        },
+    },
+}
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Served by WhiteNoise from the server processes (compressed, with far-future cache headers on

@@ -21,6 +21,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin, TabularInline
 
 from fulfillment.admin import ShipmentAdmin
 from fulfillment.models import Shipment
@@ -40,7 +41,7 @@ def actor_of(request: HttpRequest) -> Actor:
     return Actor(kind="user", id=str(user.pk or ""), name=user.get_username())
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
@@ -152,7 +153,7 @@ ORDER_TOTALS = (
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ModelAdmin):
     list_display = (
         "__str__",
         "status",

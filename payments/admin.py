@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from unfold.admin import ModelAdmin
 
 from oms.admin import ServiceModelAdmin
 from payments import services
@@ -113,7 +114,7 @@ class PaymentMethodAdmin(ServiceModelAdmin):
             services.payment_method_enable(payment_method=method)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ModelAdmin):
     """Rows written only by services: listed and shown, never edited here."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:

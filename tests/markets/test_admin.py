@@ -29,7 +29,7 @@ def test_negative_price_is_refused_in_the_admin(staff_client):
         {
             "sku": sku.pk,
             "price_list": price_list.pk,
-            "amount_cents": "-100",
+            "amount": "-1.00",
             "reference": "",
             "reference_origin": "",
             "metadata": "{}",
@@ -38,8 +38,31 @@ def test_negative_price_is_refused_in_the_admin(staff_client):
             "price_volume_tiers-INITIAL_FORMS": "0",
         },
     )
-    assert "Ensure this value is greater than or equal to 0." in errors_of(response)["amount_cents"]
+    assert "Ensure this value is greater than or equal to 0." in errors_of(response)["amount"]
     assert not Price.objects.exists()
+
+
+def test_a_price_is_entered_and_shown_in_major_units_of_its_currency(staff_client):
+    sku = factories.SkuFactory.create()
+    yen = factories.PriceListFactory.create(currency_code="JPY")
+    form = {
+        "sku": sku.pk,
+        "price_list": yen.pk,
+        "amount": "1250.5",
+        "metadata": "{}",
+        "rules": "{}",
+        "price_volume_tiers-TOTAL_FORMS": "0",
+        "price_volume_tiers-INITIAL_FORMS": "0",
+    }
+    response = staff_client.post(reverse("admin:markets_price_add"), form)
+    assert errors_of(response)["amount"] == ["JPY has 0 decimal places: 1250.5 has more."]
+    response = staff_client.post(reverse("admin:markets_price_add"), {**form, "amount": "1250"})
+    assert response.status_code == 302
+    price = Price.objects.get()
+    assert price.amount_cents == 1250
+    page = staff_client.get(reverse("admin:markets_price_change", args=[price.pk]))
+    assert 'value="1250"' in page.content.decode()
+    assert "In JPY" in page.content.decode()
 
 
 def test_duplicate_sku_code_is_refused_in_the_admin(staff_client):
@@ -86,18 +109,19 @@ def test_valid_price_with_volume_tiers_is_saved_from_the_admin(staff_client):
         {
             "sku": sku.pk,
             "price_list": price_list.pk,
-            "amount_cents": "1200",
+            "amount": "12.00",
             "metadata": "{}",
             "rules": "{}",
             "price_volume_tiers-TOTAL_FORMS": "1",
             "price_volume_tiers-INITIAL_FORMS": "0",
             "price_volume_tiers-0-name": "Ten or fewer",
             "price_volume_tiers-0-up_to": "10",
-            "price_volume_tiers-0-price_amount_cents": "1000",
+            "price_volume_tiers-0-price_amount": "10",
         },
     )
     assert response.status_code == 302
     price = Price.objects.get()
+    assert price.amount_cents == 1200  # typed in major units of the price list's currency
     assert price.unit_amount_cents_for(3) == 1000
 
 
