@@ -11,7 +11,8 @@ from django.contrib.auth.models import Group, User
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.template.response import TemplateResponse
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
@@ -132,3 +133,16 @@ class MoneyModelForm(forms.ModelForm):
                 continue
             setattr(self.instance, column, int(cents))
         return data
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 403 page (`handler403`): inside the admin's layout for staff on an admin URL, so a
+    role that followed a link it may not use still has its navigation; elsewhere plain."""
+    if request.path.startswith("/admin/") and getattr(request.user, "is_staff", False):
+        context = {
+            **admin.site.each_context(request),
+            "title": "Not allowed",
+            "reason": "Your role does not include this. Ask a merchant admin if you need it.",
+        }
+        return TemplateResponse(request, "admin/403.html", context, status=403)
+    return HttpResponseForbidden("403 Forbidden")

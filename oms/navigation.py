@@ -102,3 +102,7 @@ def favicons(request: HttpRequest) -> list[dict[str, Any]]:
     return [
         {"rel": "icon", "sizes": "any", "type": "image/svg+xml", "href": static("oms/favicon.svg")}
     ]
+
+
+def styles(request: HttpRequest) -> str:
+    return static("oms/admin.css")

@@ -124,6 +124,7 @@ UNFOLD = {
     "SITE_SYMBOL": "storefront",
     "SITE_FAVICONS": "oms.navigation.favicons",
     "SHOW_VIEW_ON_SITE": False,
+    "STYLES": ["oms.navigation.styles"],
     "DASHBOARD_CALLBACK": "orders.dashboard.dashboard_callback",
     "SIDEBAR": {
         "show_search": True,

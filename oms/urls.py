@@ -22,3 +22,5 @@ urlpatterns = [
     path("api/", include("orders.api.urls")),
     path("api/", include("fulfillment.api.urls")),
 ]
+
+handler403 = "oms.admin.permission_denied"

@@ -308,6 +308,16 @@ class Order(ConcurrentTransitionMixin, Resource):
     refreshed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(Resource.Meta):
+        # What a staff role may do to an order beyond viewing it (the admin's buttons; the
+        # groups of orders/migrations/0006_staff_roles.py hold them).
+        permissions = [
+            ("approve_order", "Can approve orders"),
+            ("capture_order", "Can capture and void the payment of orders"),
+            ("refund_order", "Can refund orders"),
+            ("cancel_order", "Can cancel orders"),
+            ("archive_order", "Can archive orders"),
+            ("note_order", "Can add staff notes to orders"),
+        ]
         constraints = [
             *[
                 models.CheckConstraint(

@@ -21,6 +21,7 @@ from oms.actors import Actor
 from orders.errors import InvalidAttribute, attribute
 from orders.models import Order
 from orders.services.checkout import (
+    order_shipment_ship,
     order_shipment_shipping_method_set,
     order_shipment_trigger,
     payment_source_of,
@@ -53,6 +54,7 @@ from orders.services.money import (
 from orders.services.orders import (
     order_create,
     order_drafts_purge,
+    order_note_add,
     order_refresh,
     order_update,
 )
@@ -121,6 +123,7 @@ __all__ = [
     "order_create",
     "order_drafts_purge",
     "order_fulfill",
+    "order_note_add",
     "order_payment_authorize",
     "order_pending",
     "order_place",
@@ -128,6 +131,7 @@ __all__ = [
     "order_place_complete",
     "order_refresh",
     "order_refund",
+    "order_shipment_ship",
     "order_shipment_shipping_method_set",
     "order_shipment_trigger",
     "order_start_editing",

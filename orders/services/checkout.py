@@ -12,13 +12,16 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from fulfillment.models import Shipment, ShippingMethod
+from fulfillment.models import Parcel, Shipment, ShippingMethod, UnitOfWeight
+from fulfillment.selectors import shipment_weight
 from fulfillment.services import (
     SHIPMENT_TRIGGERS,
+    parcel_save,
     shipment_set_shipping_method,
 )
 from markets.models import Sku
 from oms.actors import Actor
+from oms.errors import TransitionNotAllowed
 from orders.events import order_topic_publish_on_commit
 from orders.locks import order_lock
 from orders.models import LineItem, Order
@@ -88,6 +91,48 @@ def order_shipment_trigger(*, shipment: Shipment, trigger: str, actor: Actor) ->
     return shipment
 
 
+# The steps a shipment still takes to leave, from where it is (`order_shipment_ship`).
+_NEXT_STEP = {
+    Shipment.Status.UPCOMING: "_picking",
+    Shipment.Status.PICKING: "_packing",
+    Shipment.Status.PACKING: "_ready_to_ship",
+    Shipment.Status.READY_TO_SHIP: "_ship",
+}
+
+
+def order_shipment_ship(*, shipment: Shipment, actor: Actor, tracking_number: str = "") -> Shipment:
+    """Ship in one step (the admin's button): a parcel with the carrier's tracking number,
+    the shipment's remaining triggers (`_picking` → `_packing` → `_ready_to_ship` → `_ship`,
+    each the fulfillment service the API's trigger runs, with its guard and timeline row),
+    then the order's fulfillment status, all in one transaction under the order lock."""
+    tracking_number = tracking_number.strip()
+    with transaction.atomic():
+        order = order_lock(shipment.order_id)
+        shipment = Shipment.objects.get(pk=shipment.pk)
+        if shipment.status not in _NEXT_STEP:
+            raise TransitionNotAllowed(
+                f"Shipment {shipment.number} is {shipment.get_status_display()}: _ship is not allowed.",
+                pointer="/data/attributes/_ship",
+            )
+        if tracking_number:
+            parcel_save(
+                parcel=Parcel(
+                    shipment=shipment,
+                    weight=shipment_weight(shipment=shipment),
+                    unit_of_weight=UnitOfWeight.GRAMS,
+                    tracking_number=tracking_number,
+                ),
+                actor=actor,
+            )
+        while shipment.status in _NEXT_STEP:
+            trigger = _NEXT_STEP[Shipment.Status(shipment.status)]
+            shipment = SHIPMENT_TRIGGERS[trigger](shipment=shipment, actor=actor)
+        order_statuses_write(order=order, actor=actor, trigger="_ship")
+        if order.fulfillment_status == Order.FulfillmentStatus.FULFILLED:
+            order_topic_publish_on_commit(order=order, topic="orders.fulfill")
+    return shipment
+
+
 def tracked_stock_lines(lines: Sequence[LineItem]) -> list[tuple[LineItem, Sku, int]]:
     """(line, SKU, quantity) for every SKU line: what placement reserves (the fulfillment app
     skips do_not_track SKUs itself)."""
@@ -100,6 +145,7 @@ def tracked_stock_lines(lines: Sequence[LineItem]) -> list[tuple[LineItem, Sku, 
 
 __all__ = [
     "ORDER_SHIPMENT_TRIGGERS",
+    "order_shipment_ship",
     "order_shipment_shipping_method_set",
     "order_shipment_trigger",
     "payment_source_of",

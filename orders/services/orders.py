@@ -25,9 +25,9 @@ from orders.errors import (
     relationship,
     transition_refused,
 )
-from orders.events import order_change_event
+from orders.events import order_change_event, order_event_record
 from orders.locks import order_lock
-from orders.models import Customer, LineItem, Order
+from orders.models import Customer, LineItem, Order, OrderEvent
 from orders.selectors import address_is_referenced
 from orders.services.addresses import address_clone
 from orders.services.customers import customer_address_create, customer_find_or_create
@@ -347,3 +347,30 @@ def order_drafts_purge(*, older_than: timedelta = DRAFT_RETENTION) -> int:
             locked.delete()
             deleted += 1
     return deleted
+
+
+NOTE_MAX_LENGTH = 500
+
+
+def order_note_add(*, order: Order, actor: Actor, message: str) -> OrderEvent:
+    """A staff note on the order's timeline (`_note`), in any status: what a colleague needs
+    to know ("customer called, ship together"). Nothing else of the order changes."""
+    message = message.strip()
+    if not message:
+        raise InvalidAttribute("A note needs some text.", pointer=attribute("_note"))
+    if len(message) > NOTE_MAX_LENGTH:
+        raise InvalidAttribute(
+            f"A note has at most {NOTE_MAX_LENGTH} characters ({len(message)} given).",
+            pointer=attribute("_note"),
+        )
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        return order_event_record(
+            order_id=locked.pk,
+            actor=actor,
+            trigger="_note",
+            subject_type="orders",
+            subject_id=locked.pk,
+            field="note",
+            message=message,
+        )

@@ -457,12 +457,13 @@ def test_picking_before_the_payment_is_captured_is_refused(office):
 @pytest.mark.parametrize(
     ("stage", "action", "words"),
     [
-        ("placed", "refund_orders", "_refund"),
-        ("placed", "fulfill_orders", "_fulfill"),
+        # In the merchant's words, not the trigger's name (issue 9).
+        ("placed", "refund_orders", "can't be refunded now: it is placed"),
+        ("placed", "fulfill_orders", "can't be marked fulfilled now: it is placed"),
         ("captured", "fulfill_orders", "shipments to send"),
-        ("cancelled", "approve_orders", "_approve"),
-        ("cancelled", "capture_orders", "_capture"),
-        ("cancelled", "approve_and_capture_orders", "_approve_and_capture"),
+        ("cancelled", "approve_orders", "can't be approved now: it is cancelled"),
+        ("cancelled", "capture_orders", "can't be captured now: it is cancelled"),
+        ("cancelled", "approve_and_capture_orders", "can't be approved and captured now"),
     ],
 )
 def test_an_order_action_its_status_does_not_allow_is_refused(office, stage, action, words):

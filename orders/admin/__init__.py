@@ -1,0 +1,202 @@
+"""The back office for customers and orders. Orders are read-only pages: every change goes
+through the order-level workflow in `orders.services` (the approve / capture / refund / cancel /
+fulfil / archive actions), whose refusals are shown as admin messages.
+
+The transactions' money actions and the shipments' triggers change an order too (its payment
+and fulfillment statuses, its timeline), so they are registered here, over the same
+`orders.services` functions the API calls: the payments and fulfillment admins define those
+pages without them, because those apps may not import the orders services (the arrows of
+STYLE.md point from orders to them), and a function-level import would only hide that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from fulfillment.admin import ShipmentAdmin
+from fulfillment.models import Shipment
+from oms.admin import ServiceModelAdmin
+from oms.errors import DomainError
+from orders import services
+from orders.admin import orders as orders_admin  # noqa: F401  (registers the order pages)
+from orders.admin.base import ReadOnlyInline, actor_of
+from orders.models import Customer, CustomerAddress
+from orders.services.checkout import ORDER_SHIPMENT_TRIGGERS
+from payments.admin import TransactionAdmin
+from payments.models import Transaction
+
+
+class CustomerAddressInline(ReadOnlyInline):
+    model = CustomerAddress
+    fields = readonly_fields = ("address", "created_at")
+
+
+@admin.register(Customer)
+class CustomerAdmin(ServiceModelAdmin):
+    list_display = ("email", "status", "total_orders_count", "customer_group", "created_at")
+    list_filter = ("status", "customer_group")
+    search_fields = ("email", "reference")
+    readonly_fields = ("id", "status", "total_orders_count", "created_at", "updated_at")
+    list_select_related = ("customer_group",)
+    inlines = (CustomerAddressInline,)
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        services.customer_save(customer=obj)
+
+
+class AmountActionForm(ActionForm):
+    """The actions bar of the transactions, with the amount of a partial capture or refund
+    (`_capture_amount_cents` / `_refund_amount_cents` in the API); empty for the balance. Text,
+    not a number field: a bad amount is then reported by the action, not silently ignored."""
+
+    amount_cents = forms.CharField(
+        required=False,
+        label="Amount (cents, empty for the whole balance):",
+        widget=forms.TextInput(attrs={"size": 8, "inputmode": "numeric"}),
+    )
+
+
+class AmountRefused(Exception):
+    """An amount the admin cannot send: the message says why, in plain words."""
+
+
+def amount_of(request: HttpRequest, selected: int) -> int | None:
+    raw = request.POST.get("amount_cents", "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
+        raise AmountRefused(
+            f"The amount must be a whole number of cents above zero (1250 for 12.50), not {raw!r}."
+        )
+    if selected != 1:
+        raise AmountRefused("An amount applies to one transaction: select only one.")
+    return int(raw)
+
+
+@admin.register(Transaction)
+class OrderTransactionAdmin(TransactionAdmin):
+    """Money moves only through these actions, each the order-level workflow the API's
+    authorization and capture triggers run: the same locks, balance checks and idempotency,
+    then the order's payment and fulfillment statuses."""
+
+    action_form = AmountActionForm
+    actions = ("capture_balance", "void_balance", "refund_balance")
+
+    def has_move_money_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.change_transaction")
+
+    @admin.action(
+        description="Capture the selected authorizations (the amount, or their balance)",
+        permissions=["move_money"],
+    )
+    def capture_balance(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
+        actor = actor_of(request)
+        self._each(
+            request,
+            queryset,
+            lambda txn, amount: services.order_authorization_capture(
+                authorization=txn, amount_cents=amount, actor=actor
+            ),
+        )
+
+    @admin.action(description="Void the selected authorizations", permissions=["move_money"])
+    def void_balance(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
+        actor = actor_of(request)
+        if request.POST.get("amount_cents", "").strip():
+            messages.error(request, "A void gives back the whole balance: leave the amount empty.")
+            return
+        self._each(
+            request,
+            queryset,
+            lambda txn, amount: services.order_authorization_void(authorization=txn, actor=actor),
+        )
+
+    @admin.action(
+        description="Refund the selected captures (the amount, or their balance)",
+        permissions=["move_money"],
+    )
+    def refund_balance(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
+        actor = actor_of(request)
+        self._each(
+            request,
+            queryset,
+            lambda txn, amount: services.order_capture_refund(
+                capture=txn, amount_cents=amount, actor=actor
+            ),
+        )
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Transaction],
+        operation: Callable[[Transaction, int | None], Transaction],
+    ) -> None:
+        selected = list(queryset.order_by("pk"))
+        try:
+            amount = amount_of(request, len(selected))
+        except AmountRefused as exc:
+            messages.error(request, f"Nothing done: {exc}")
+            return
+        for txn in selected:
+            try:
+                result = operation(txn, amount)
+            except DomainError as exc:
+                messages.error(request, f"{txn.number}: {exc.detail} ({exc.code})")
+                continue
+            if result.succeeded:
+                messages.success(
+                    request,
+                    f"{result.get_type_display()} {result.number}: {result.formatted_amount}",
+                )
+            else:
+                messages.error(
+                    request,
+                    f"{result.get_type_display()} {result.number} failed: "
+                    f"{result.message} ({result.error_code})",
+                )
+
+
+# The shipment triggers staff can press, in the order of a shipment's life (spec 5); each is
+# `order_shipment_trigger`, as the API's shipment triggers are.
+SHIPMENT_TRIGGERS = ORDER_SHIPMENT_TRIGGERS
+
+
+def _shipment_trigger_action(trigger: str) -> Callable[..., None]:
+    def action(
+        modeladmin: OrderShipmentAdmin, request: HttpRequest, queryset: QuerySet[Shipment]
+    ) -> None:
+        actor = actor_of(request)
+        done = 0
+        for shipment in queryset.order_by("order_id", "number"):
+            try:
+                services.order_shipment_trigger(shipment=shipment, trigger=trigger, actor=actor)
+            except DomainError as exc:
+                modeladmin.message_user(
+                    request, f"Shipment {shipment}: {exc.detail} ({exc.code})", messages.ERROR
+                )
+            else:
+                done += 1
+        if done:
+            modeladmin.message_user(
+                request, f"{trigger}: {done} shipment(s) updated.", messages.SUCCESS
+            )
+
+    action.__name__ = f"shipments{trigger}"
+    return admin.action(
+        description=f"Shipments: {trigger.lstrip('_').replace('_', ' ')}", permissions=["change"]
+    )(action)
+
+
+@admin.register(Shipment)
+class OrderShipmentAdmin(ShipmentAdmin):
+    """The shipments' page (from the fulfillment admin) and the triggers that move them."""
+
+    actions = tuple(_shipment_trigger_action(trigger) for trigger in SHIPMENT_TRIGGERS)
