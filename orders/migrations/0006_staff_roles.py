@@ -5,53 +5,7 @@ action views refuse (403) what the role lacks even when the URL is typed by hand
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-APPS = ("orders", "markets", "payments", "fulfillment", "oauth", "oms")
-
-ROLES: dict[str, list[str]] = {
-    # Everything of the business (the staff users themselves stay with superusers).
-    "Merchant admin": ["*"],
-    "Customer service": [
-        "orders.view_order",
-        "orders.cancel_order",
-        "orders.refund_order",
-        "orders.note_order",
-        "orders.view_lineitem",
-        "orders.view_orderevent",
-        "orders.view_customer",
-        "orders.add_customer",
-        "orders.change_customer",
-        "orders.view_customeraddress",
-        "orders.add_customeraddress",
-        "orders.change_customeraddress",
-        "payments.view_transaction",
-        "fulfillment.view_shipment",
-        "fulfillment.view_parcel",
-        "markets.view_sku",
-        "markets.view_price",
-        "markets.view_market",
-        "markets.view_address",
-    ],
-    "Warehouse": [
-        "orders.view_order",
-        "orders.view_lineitem",
-        "orders.view_orderevent",
-        "fulfillment.view_shipment",
-        "fulfillment.change_shipment",
-        "fulfillment.view_parcel",
-        "fulfillment.add_parcel",
-        "fulfillment.change_parcel",
-        "fulfillment.view_stockitem",
-        "fulfillment.change_stockitem",
-        "fulfillment.view_stocklocation",
-        "fulfillment.view_stockreservation",
-        "fulfillment.view_inventorymodel",
-        "fulfillment.view_shippingmethod",
-        "markets.view_sku",
-        "markets.view_address",
-    ],
-    "Read only": ["view_*"],
-}
-
+from orders.roles import ROLES, staff_roles_sync
 
 def roles_create(apps, schema_editor):
     # The permissions of the models are made after the last migration (post_migrate): make
@@ -60,23 +14,10 @@ def roles_create(apps, schema_editor):
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    ours = Permission.objects.filter(content_type__app_label__in=APPS)
-    for name, wanted in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        if wanted == ["*"]:
-            permissions = list(ours)
-        elif wanted == ["view_*"]:
-            permissions = list(ours.filter(codename__startswith="view_"))
-        else:
-            permissions = []
-            for dotted in wanted:
-                app_label, codename = dotted.split(".")
-                permissions.append(
-                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
-                )
-        group.permissions.set(permissions)
+    staff_roles_sync(
+        group_model=apps.get_model("auth", "Group"),
+        permission_model=apps.get_model("auth", "Permission"),
+    )
 
 
 def roles_delete(apps, schema_editor):
