@@ -117,7 +117,7 @@ class PriceVolumeTierForm(MoneyModelForm):
 
 class PriceVolumeTierFormSet(BaseInlineFormSet):
     def _construct_form(self, i: int, **kwargs: Any) -> Any:
-        form = super()._construct_form(i, **kwargs)
+        form = super()._construct_form(i, **kwargs)  # type: ignore[misc]
         form.parent = self.instance
         return form
 

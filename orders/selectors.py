@@ -83,8 +83,8 @@ def orders_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
     number = term.removeprefix("#").strip()
     if number.isascii() and number.isdigit():
         return queryset.filter(number=int(number))
-    match = Q(customer_email__icontains=term) | Exists(
-        LineItem.objects.filter(order_id=OuterRef("pk"), sku_code__iexact=term)
+    match = Q(customer_email__icontains=term) | Q(
+        Exists(LineItem.objects.filter(order_id=OuterRef("pk"), sku_code__iexact=term))
     )
     words = term.split(" ")
     if len(words) == 1:

@@ -103,12 +103,14 @@ def test_from_approval_to_fulfilled_on_the_order_page(boss):
     assert act(boss, order, "approve") == [f"Order #{order.number} approved."]
     auth = authorization(order)
     first = act(boss, order, "capture", auth.pk, amount="10.00")
-    assert first[0].startswith("Capture ") and first[0].endswith(": €10.00.")
+    assert first[0].startswith("Capture ")
+    assert first[0].endswith(": €10.00.")
     act(boss, order, "capture", auth.pk, amount="")
     order.refresh_from_db()
     assert order.payment_status == Order.PaymentStatus.PAID
     capture = order.transactions.filter(type="captures").order_by("created_at").first()
-    assert capture is not None and capture.amount_cents == 1000
+    assert capture is not None
+    assert capture.amount_cents == 1000
     act(boss, order, "refund", capture.pk, amount="2.50")
     order.refresh_from_db()
     assert order.payment_status == Order.PaymentStatus.PARTIALLY_REFUNDED
@@ -155,7 +157,8 @@ def test_a_bad_amount_is_a_message_and_nothing_moves(boss, amount, words):
     auth = authorization(order)
     transactions = order.transactions.count()
     messages = act(boss, order, "capture", auth.pk, amount=amount)
-    assert len(messages) == 1 and words in messages[0], messages
+    assert len(messages) == 1, messages
+    assert words in messages[0], messages
     assert order.transactions.count() == transactions
 
 
@@ -199,7 +202,7 @@ def test_warehouse_sees_the_order_and_ship_but_no_money_button(client):
     names = {name for name, _ in buttons(response)}
     assert names == {"ship"}
     body = response.content.decode()
-    assert order.line_items.filter(item_type="skus").first().sku_code in body
+    assert order.line_items.filter(item_type="skus")[0].sku_code in body
     assert 'id="timeline"' in body
 
 
@@ -258,6 +261,7 @@ def test_search_by_number_with_or_without_hash_email_name_and_sku(boss):
     assert found(boss, order.customer_email.upper()) == [order]
     assert order in found(boss, sku_code)
     address = order.billing_address
+    assert address is not None
     assert order in found(boss, f"{address.first_name} {address.last_name}")
     assert found(boss, "#99999999") == []
     assert other not in found(boss, f"#{order.number}")
