@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("orders", "0004_customer_password"),
+        ("orders", "0005_order_list_indexes"),
         ("markets", "0002_market_inventory_model"),
         ("payments", "0002_paymentgateway_lookup_url"),
         ("fulfillment", "0001_initial"),
