@@ -28,7 +28,7 @@ from django.test.utils import CaptureQueriesContext
 from bench._million_data import generated_orders_count, million_generate
 from markets.models import Market
 from oms.oauth.services import application_create
-from orders.admin import OrderAdmin
+from orders.admin.orders import OrderAdmin
 from orders.models import Order
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -201,7 +201,7 @@ def list_paths() -> tuple[dict[str, str], dict[str, str]]:
 
     market = Market.objects.order_by("number").values_list("id", flat=True).first()
     # the changelist sorts by a column's position, counting the action checkbox first
-    placed_at = 1 + OrderAdmin.list_display.index("placed_at")
+    placed_at = 1 + OrderAdmin.list_display.index("date")
     page = "page[size]=25"
     api = {
         "placed, one market, -placed_at": (

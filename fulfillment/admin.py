@@ -6,10 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from unfold.admin import ModelAdmin, StackedInline, TabularInline
 
 from fulfillment import services
@@ -23,12 +27,15 @@ from fulfillment.models import (
     ShippingMethod,
     ShippingWeightTier,
     ShippingZone,
+    StockAdjustment,
     StockItem,
     StockLineItem,
     StockLocation,
     StockReservation,
 )
-from fulfillment.selectors import stock_item_reserved
+from fulfillment.selectors import stock_item_reserved, stock_items_with_availability
+from markets.admin import SkuAdmin
+from markets.models import Sku
 from oms.actors import Actor
 from oms.admin import ServiceModelAdmin
 from oms.errors import DomainError
@@ -66,24 +73,167 @@ class StockItemForm(forms.ModelForm):
         return data
 
 
+class LowStockFilter(admin.SimpleListFilter):
+    title = "availability"
+    parameter_name = "stock"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("low", f"Low (≤ {settings.OMS_LOW_STOCK_THRESHOLD} available)"),
+            ("out", "Out of stock (nothing available)"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "low":
+            return queryset.filter(available__lte=settings.OMS_LOW_STOCK_THRESHOLD)
+        if self.value() == "out":
+            return queryset.filter(available__lte=0)
+        return queryset
+
+
+class StockAdjustmentInline(TabularInline):
+    """The stock history: every change by hand, newest first, with who made it and why."""
+
+    model = StockAdjustment
+    fields = ("created_at", "delta", "quantity_before", "quantity_after", "reason", "actor_name")
+    readonly_fields = fields
+    ordering = ("-created_at",)
+    extra = 0
+    can_delete = False
+    verbose_name = "stock change"
+    verbose_name_plural = "Stock history"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class StockAdjustForm(forms.Form):
+    delta = forms.IntegerField(
+        label="Change (units)", help_text="+12 after a delivery, -3 after a count or breakage"
+    )
+    reason = forms.CharField(max_length=255, label="Reason")
+
+
 @admin.register(StockItem)
 class StockItemAdmin(ServiceModelAdmin):
     form = StockItemForm
-    list_display = ("sku", "stock_location", "quantity", "reserved")
-    list_filter = ("stock_location",)
-    search_fields = ("sku__code", "sku__name")
+    list_display = ("sku_display", "location_display", "quantity", "reserved", "available")
+    list_filter = (LowStockFilter, "stock_location")
+    search_fields = ("sku__code", "sku__name", "stock_location__name")
     list_select_related = ("sku", "stock_location")
     autocomplete_fields = ("sku",)
+    inlines = (StockAdjustmentInline,)
+    change_form_before_template = "admin/fulfillment/stockitem/adjust_link.html"
 
-    @admin.display(description="reserved")
-    def reserved(self, stock_item: StockItem) -> int:
-        return stock_item_reserved(stock_item=stock_item)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return stock_items_with_availability(super().get_queryset(request))
+
+    @admin.display(description="SKU", ordering="sku__code")
+    def sku_display(self, stock_item: StockItem) -> str:
+        return f"{stock_item.sku.code} — {stock_item.sku.name}"
+
+    @admin.display(description="stock location", ordering="stock_location__name")
+    def location_display(self, stock_item: StockItem) -> str:
+        return stock_item.stock_location.name
+
+    @admin.display(description="reserved", ordering="reserved")
+    def reserved(self, stock_item: Any) -> int:
+        return int(stock_item.reserved)
+
+    @admin.display(description="available", ordering="available")
+    def available(self, stock_item: Any) -> int:
+        return int(stock_item.available)
+
+    def get_urls(self) -> list[URLPattern]:
+        adjust = self.admin_site.admin_view(self.adjust_view)
+        return [
+            path("<path:object_id>/adjust/", adjust, name="fulfillment_stockitem_adjust"),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Add or remove units with a reason, recorded in the stock history
+        (`stock_item_adjust`: on the locked row, never below what is reserved)."""
+        stock_item = self.get_object(request, object_id)
+        if stock_item is None:
+            raise Http404("No such stock item.")
+        if not self.has_change_permission(request, stock_item):
+            raise PermissionDenied
+        page_url = reverse("admin:fulfillment_stockitem_change", args=[stock_item.pk])
+        form = StockAdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                adjustment = services.stock_item_adjust(
+                    stock_item=stock_item,
+                    delta=form.cleaned_data["delta"],
+                    reason=form.cleaned_data["reason"],
+                    actor=actor_of(request),
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.detail)
+            else:
+                self.message_user(
+                    request,
+                    f"{stock_item}: {adjustment}, now {adjustment.quantity_after} in stock.",
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(page_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust the stock of {stock_item}",
+            "opts": self.opts,
+            "stock_item": stock_item,
+            "form": form,
+            "page_url": page_url,
+        }
+        return TemplateResponse(request, "admin/fulfillment/stockitem/adjust.html", context)
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         try:
             services.stock_item_save(stock_item=obj)
         except DomainError as exc:  # lost a race with a reservation after the form's check
             self.message_user(request, f"Not saved: {exc.detail}", messages.ERROR)
+
+
+class SkuStockInline(TabularInline):
+    """A SKU's stock in every location, with what is reserved and available."""
+
+    model = StockItem
+    fields = ("stock_location", "quantity", "reserved", "available")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "Stock"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        items = super().get_queryset(request).select_related("stock_location", "sku")
+        return stock_items_with_availability(items)
+
+    @admin.display(description="reserved")
+    def reserved(self, stock_item: Any) -> int:
+        return int(stock_item.reserved)
+
+    @admin.display(description="available")
+    def available(self, stock_item: Any) -> int:
+        return int(stock_item.available)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+admin.site.unregister(Sku)
+
+
+@admin.register(Sku)
+class SkuWithStockAdmin(SkuAdmin):
+    inlines = (*SkuAdmin.inlines, SkuStockInline)
 
 
 class InventoryStockLocationInline(TabularInline):

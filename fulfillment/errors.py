@@ -13,6 +13,7 @@ __all__ = [
     "ShipmentNotEditable",
     "ShipmentsNotDraft",
     "ShippingMethodNotAvailable",
+    "StockAdjustmentInvalid",
     "StockBelowReserved",
     "TransitionNotAllowed",
 ]
@@ -36,6 +37,12 @@ class OutOfStock(DomainError):
         super().__init__(detail, pointer=pointer)
         self.line_item_id = line_item_id
         self.sku_code = sku_code
+
+
+class StockAdjustmentInvalid(DomainError):
+    """A stock adjustment without a reason, or one that moves nothing."""
+
+    code = "STOCK_ADJUSTMENT_INVALID"
 
 
 class StockBelowReserved(DomainError):

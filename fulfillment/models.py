@@ -15,7 +15,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
@@ -111,7 +111,36 @@ class StockItem(Resource):
         return self.sku.code
 
     def __str__(self) -> str:
-        return f"{self.sku_id} @ {self.stock_location_id}: {self.quantity}"
+        # Names, not ids: the admin's selects, history and messages show this.
+        return f"{self.sku.code} @ {self.stock_location.name}"
+
+
+class StockAdjustment(Resource):
+    """One change of a stock item's quantity by hand, with its reason: the stock history.
+    Written by `stock_item_adjust` in the transaction that moves the quantity."""
+
+    stock_item = models.ForeignKey(
+        StockItem, on_delete=models.CASCADE, related_name="stock_adjustments"
+    )
+    delta = models.IntegerField()
+    quantity_before = models.IntegerField()
+    quantity_after = models.IntegerField(validators=[MinValueValidator(0)])
+    reason = models.CharField(max_length=255)
+    actor_kind = models.CharField(max_length=20)
+    actor_name = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta(Resource.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity_after=F("quantity_before") + F("delta")),
+                name="stock_adjustment_adds_up",
+            ),
+            not_negative("quantity_after", "stock_adjustment"),
+        ]
+
+    def __str__(self) -> str:
+        sign = "+" if self.delta > 0 else ""
+        return f"{sign}{self.delta} ({self.reason})"
 
 
 class InventoryModel(Resource):

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from fulfillment.models import (
@@ -61,6 +62,24 @@ def reserved_quantities(
     for row in rows:
         totals[row["stock_item_id"]] = int(row["total"] or 0)
     return totals
+
+
+def stock_items_with_availability(
+    stock_items: QuerySet[StockItem], *, now: datetime | None = None
+) -> QuerySet[StockItem]:
+    """`stock_items` annotated with `reserved` (units held by active reservations) and
+    `available` (quantity - reserved), in the same statement: lists and filters on them cost
+    one query however many items there are."""
+    held = (
+        StockReservation.objects.filter(active_reservations_q(now), stock_item_id=OuterRef("pk"))
+        .order_by()
+        .values("stock_item_id")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    return stock_items.annotate(
+        reserved=Coalesce(Subquery(held, output_field=IntegerField()), Value(0))
+    ).annotate(available=F("quantity") - F("reserved"))
 
 
 def stock_item_reserved(*, stock_item: StockItem) -> int:

@@ -37,6 +37,7 @@ from fulfillment.errors import (
     ShipmentNotEditable,
     ShipmentsNotDraft,
     ShippingMethodNotAvailable,
+    StockAdjustmentInvalid,
     StockBelowReserved,
     TransitionNotAllowed,
 )
@@ -50,6 +51,7 @@ from fulfillment.models import (
     Parcel,
     Shipment,
     ShippingMethod,
+    StockAdjustment,
     StockItem,
     StockLineItem,
     StockLocation,
@@ -104,6 +106,47 @@ def stock_item_save(*, stock_item: StockItem) -> StockItem:
                     pointer="/data/attributes/quantity",
                 )
         return resource_save(stock_item)
+
+
+def stock_item_adjust(
+    *, stock_item: StockItem, delta: int, reason: str, actor: Actor
+) -> StockAdjustment:
+    """Move a stock item's quantity by `delta` (a count, a delivery, breakage) and record the
+    change with its reason in the stock history, in one transaction on the locked row: two
+    adjustments cannot lose each other's units, and the quantity never drops below what is
+    reserved (nor below zero)."""
+    reason = reason.strip()
+    if not reason:
+        raise StockAdjustmentInvalid(
+            "Say why the stock changes (a count, a delivery, breakage…).",
+            pointer="/data/attributes/reason",
+        )
+    if delta == 0:
+        raise StockAdjustmentInvalid(
+            "The change must add or remove at least one unit.", pointer="/data/attributes/delta"
+        )
+    with transaction.atomic():
+        current = locks.stock_items_lock([stock_item.pk])[stock_item.pk]
+        reserved = reserved_quantities(stock_item_ids=[current.pk]).get(current.pk, 0)
+        after = current.quantity + delta
+        if after < reserved:
+            raise StockBelowReserved(
+                f"{current.quantity} in stock, {reserved} reserved: removing {-delta} would "
+                f"leave {after}, below what is reserved.",
+                pointer="/data/attributes/delta",
+            )
+        StockItem.objects.filter(pk=current.pk).update(quantity=after, updated_at=timezone.now())
+        adjustment = StockAdjustment.objects.create(
+            stock_item=current,
+            delta=delta,
+            quantity_before=current.quantity,
+            quantity_after=after,
+            reason=reason[:255],
+            actor_kind=actor.kind,
+            actor_name=actor.name or actor.id or "",
+        )
+    stock_item.quantity = after
+    return adjustment
 
 
 def parcel_save(*, parcel: Parcel, actor: Actor) -> Parcel:

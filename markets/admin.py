@@ -93,9 +93,34 @@ class MarketAdmin(ServiceModelAdmin):
         self.message_user(request, f"{queryset.count()} market(s) enabled.", messages.SUCCESS)
 
 
+class SkuPriceInline(TabularInline):
+    """The SKU's prices in every price list, in major units; each opens its own page."""
+
+    model = Price
+    fields = ("price_list", "formatted_amount", "formatted_compare_at_amount")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "Prices"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Price]:
+        return super().get_queryset(request).select_related("price_list", "sku")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Sku)
 class SkuAdmin(ServiceModelAdmin):
+    """One page per SKU with its prices (here) and its stock per location (the fulfillment
+    admin adds that inline: this app does not know stock)."""
+
     list_display = ("code", "name", "shipping_category", "do_not_ship", "do_not_track")
+    inlines: tuple[type[Any], ...] = (SkuPriceInline,)
     list_filter = ("shipping_category", "do_not_ship", "do_not_track")
     search_fields = ("code", "name")
     list_select_related = ("shipping_category",)

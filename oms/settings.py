@@ -213,6 +213,8 @@ OMS_GATEWAY_TIMEOUT_SECONDS = float(os.environ.get("OMS_GATEWAY_TIMEOUT_SECONDS"
 # sent) is stale: its process died. `orders_recover_placements` resolves it. Longer than any
 # gateway call may take (OMS_GATEWAY_TIMEOUT_SECONDS).
 OMS_PLACEMENT_STALE_SECONDS = float(os.environ.get("OMS_PLACEMENT_STALE_SECONDS", "60"))
+# The admin's low-stock filter and the dashboard's low-stock list: at most this many available.
+OMS_LOW_STOCK_THRESHOLD = int(os.environ.get("OMS_LOW_STOCK_THRESHOLD", "5"))
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from markets.models import Address, Price, Sku
+from oms.money import format_money
 from orders.models import LineItem, Order
 
 
@@ -96,3 +97,38 @@ def orders_search(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
             billing_address__last_name__icontains=" ".join(words[1:])
         )
     return queryset.filter(match)
+
+
+CUSTOMER_RECENT_ORDERS = 20
+
+
+def customer_recent_orders(*, customer: Any, limit: int = CUSTOMER_RECENT_ORDERS) -> list[Order]:
+    """The customer's latest placed orders (carts, and carts cancelled before placement, left
+    out), newest first, for its admin page."""
+    return list(
+        Order.objects.filter(customer=customer, placed_at__isnull=False)
+        .select_related("market")
+        .order_by("-placed_at", "-created_at")[:limit]
+    )
+
+
+def customer_order_totals(*, customer: Any) -> list[dict[str, Any]]:
+    """Per currency: how many orders the customer placed, how many were cancelled, and what the
+    others are worth (one aggregate query)."""
+    placed = Order.objects.filter(customer=customer, placed_at__isnull=False)
+    rows = (
+        placed.order_by()
+        .values("currency_code")
+        .annotate(
+            orders=models.Count("id"),
+            cancelled=models.Count("id", filter=Q(status=Order.Status.CANCELLED)),
+            spent_cents=models.Sum(
+                "total_amount_with_taxes_cents", filter=~Q(status=Order.Status.CANCELLED)
+            ),
+        )
+        .order_by("currency_code")
+    )
+    return [
+        {**row, "spent": format_money(row["spent_cents"] or 0, row["currency_code"])}
+        for row in rows
+    ]

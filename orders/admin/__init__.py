@@ -19,7 +19,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from fulfillment.admin import ShipmentAdmin
 from fulfillment.models import Shipment
@@ -29,6 +30,7 @@ from orders import services
 from orders.admin import orders as orders_admin  # noqa: F401  (registers the order pages)
 from orders.admin.base import ReadOnlyInline, actor_of
 from orders.models import Customer, CustomerAddress
+from orders.selectors import customer_order_totals, customer_recent_orders
 from orders.services.checkout import ORDER_SHIPMENT_TRIGGERS
 from payments.admin import TransactionAdmin
 from payments.models import Transaction
@@ -47,6 +49,24 @@ class CustomerAdmin(ServiceModelAdmin):
     readonly_fields = ("id", "status", "total_orders_count", "created_at", "updated_at")
     list_select_related = ("customer_group",)
     inlines = (CustomerAddressInline,)
+    change_form_after_template = "admin/orders/customer/customer_orders.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra = dict(extra_context or {})
+        customer = self.get_object(request, object_id)
+        if customer is not None and request.user.has_perm("orders.view_order"):
+            extra["customer_orders"] = customer_recent_orders(customer=customer)
+            extra["customer_totals"] = customer_order_totals(customer=customer)
+            extra["customer_orders_url"] = (
+                reverse("admin:orders_order_changelist") + f"?stage=all&q={customer.email}"
+            )
+        return super().change_view(request, object_id, form_url, extra)
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         services.customer_save(customer=obj)

@@ -13,9 +13,11 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from fulfillment.models import (
     InventoryModel,
@@ -34,7 +36,7 @@ from fulfillment.services import parcel_save
 from markets.models import Address, Market, Sku
 from orders.demo import SEED_ACTOR
 from orders.demo.customers import CUSTOMERS, DemoCustomer, customer_address_of
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from orders.services import (
     line_item_create,
     line_item_delete,
@@ -50,7 +52,7 @@ from orders.services import (
 )
 from orders.services.money import order_authorization_capture, order_capture_refund
 from payments.errors import PaymentFailed
-from payments.models import PaymentMethod, PaymentSourceType
+from payments.models import PaymentMethod, PaymentSourceType, Transaction
 from payments.selectors import order_capturable_authorizations, order_refundable_captures
 from payments.services import test_payment_create, wire_transfer_create
 
@@ -443,6 +445,49 @@ BUILDERS: dict[str, Callable[[random.Random, MarketSetup], Order]] = {
 }
 
 
+ORDER_DATES = (
+    "created_at",
+    "updated_at",
+    "placed_at",
+    "approved_at",
+    "cancelled_at",
+    "payment_updated_at",
+    "fulfillment_updated_at",
+)
+SHIPMENT_DATES = (
+    "created_at",
+    "updated_at",
+    "on_hold_at",
+    "picking_at",
+    "packing_at",
+    "ready_to_ship_at",
+    "shipped_at",
+    "delivered_at",
+)
+
+
+def _shifted(fields: tuple[str, ...], by: timedelta) -> dict[str, Any]:
+    return {name: F(name) - by for name in fields}
+
+
+def _spread_over_past_month(rng: random.Random) -> None:
+    """Move each placed demo order's history (its dates, transactions, shipments, timeline)
+    back by up to 29 days, more of them recent, so the dashboard's days and periods have a
+    month to show. Carts stay today: their reservations expire from now."""
+    placed = demo_orders().filter(placed_at__isnull=False).order_by("number")
+    for order_id in placed.values_list("id", flat=True):
+        days = min(int(rng.expovariate(1 / 9)), 29)
+        by = timedelta(days=days, minutes=rng.randrange(0, 600))
+        if not days:
+            continue
+        Order.objects.filter(pk=order_id).update(**_shifted(ORDER_DATES, by))
+        Transaction.objects.filter(order_id=order_id).update(
+            **_shifted(("created_at", "updated_at"), by)
+        )
+        Shipment.objects.filter(order_id=order_id).update(**_shifted(SHIPMENT_DATES, by))
+        OrderEvent.objects.filter(order_id=order_id).update(**_shifted(("created_at",), by))
+
+
 def demo_orders() -> QuerySet[Order]:
     return Order.objects.filter(reference=ORDER_REFERENCE)
 
@@ -458,6 +503,7 @@ def orders_seed(*, count: int = DEFAULT_COUNT, seed: int = DEFAULT_SEED) -> dict
         for scenario in scenario_plan(count, rng):
             setup = setups[rng.choices(markets, weights=weights)[0]]
             BUILDERS[scenario](rng, setup)
+        _spread_over_past_month(rng)
     counts: dict[str, int] = defaultdict(int)
     counts.update(Counter(demo_orders().values_list("status", flat=True)))
     return dict(counts)

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
         ("orders", "0005_order_list_indexes"),
         ("markets", "0002_market_inventory_model"),
         ("payments", "0002_paymentgateway_lookup_url"),
-        ("fulfillment", "0001_initial"),
+        ("fulfillment", "0002_stock_adjustments"),
         ("oauth", "0001_initial"),
         ("oms", "0003_idempotency_key_per_customer"),
     ]

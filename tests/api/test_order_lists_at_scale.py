@@ -16,7 +16,7 @@ from django.urls import reverse
 from oms.admin_pagination import EstimatedCountPaginator
 from oms.api.pagination import Pagination
 from oms.counting import ListCount, list_count
-from orders.admin import OrderAdmin
+from orders.admin.orders import OrderAdmin
 from orders.models import Order
 from tests import factories
 from tests.conftest import on_postgres
@@ -24,7 +24,7 @@ from tests.orders.factories import order_row
 
 pytestmark = pytest.mark.django_db
 
-PLACED_AT = 1 + OrderAdmin.list_display.index("placed_at")  # after the action checkbox
+PLACED_AT = 1 + OrderAdmin.list_display.index("date")  # after the action checkbox
 COUNT = re.compile(r"\bCOUNT\(", re.IGNORECASE)
 
 

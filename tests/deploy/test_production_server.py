@@ -98,7 +98,7 @@ def test_readyz_checks_the_database_and_its_migrations(server: Server):
 def test_static_files_are_served_compressed_with_immutable_hashed_names(server: Server):
     status, _, page = server.get("/admin/login/")
     assert status == 200
-    (css,) = re.findall(rb'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', page)
+    (css,) = re.findall(rb'href="(/static/unfold/css/styles\.[0-9a-f]{12}\.css)"', page)
     status, headers, body = server.get(css.decode(), **{"Accept-Encoding": "gzip"})
     assert status == 200
     assert headers["Content-Encoding"] == "gzip"
