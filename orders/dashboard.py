@@ -146,15 +146,14 @@ def market_summaries(*, now: datetime.datetime | None = None) -> list[MarketSumm
 class Queue:
     key: str
     label: str
-    count: int
     link: str
+    count: int | None = None
 
 
-def order_queues(*, now: datetime.datetime | None = None) -> list[Queue]:
-    """How many orders wait for someone, each linking to the order list showing them."""
-    now = now or timezone.now()
+def _waiting(now: datetime.datetime) -> dict[str, tuple[str, Q, str]]:
+    """Each queue: its label, which orders wait in it, the order list's query showing them."""
     stale = now - datetime.timedelta(seconds=settings.OMS_PLACEMENT_STALE_SECONDS)
-    waiting = {
+    return {
         "to_approve": (
             "Placed, not approved",
             Q(status=Status.PLACED),
@@ -187,6 +186,20 @@ def order_queues(*, now: datetime.datetime | None = None) -> list[Queue]:
             "status__exact=placing",
         ),
     }
+
+
+def order_queue_definitions() -> list[Queue]:
+    """The queues as links to the order list, without their counts (the list's views)."""
+    changelist = reverse("admin:orders_order_changelist")
+    return [
+        Queue(key, label, f"{changelist}?{query}")
+        for key, (label, _, query) in _waiting(timezone.now()).items()
+    ]
+
+
+def order_queues(*, now: datetime.datetime | None = None) -> list[Queue]:
+    """How many orders wait for someone, each linking to the order list showing them."""
+    waiting = _waiting(now or timezone.now())
     counts = (
         Order.objects.filter(
             archived_at__isnull=True,
@@ -195,10 +208,9 @@ def order_queues(*, now: datetime.datetime | None = None) -> list[Queue]:
         .order_by()
         .aggregate(**{key: Count("id", filter=q) for key, (_, q, _) in waiting.items()})
     )
-    changelist = reverse("admin:orders_order_changelist")
     return [
-        Queue(key, label, counts[key] or 0, f"{changelist}?{query}")
-        for key, (label, _, query) in waiting.items()
+        Queue(queue.key, queue.label, queue.link, counts[queue.key] or 0)
+        for queue in order_queue_definitions()
     ]
 
 

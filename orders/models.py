@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, overload
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -729,3 +730,23 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type} {self.field}: {self.from_status} -> {self.to_status}"
+
+
+class SavedOrderFilter(Resource):
+    """A staff user's named view of the order list: the query string of its filters and
+    search, shown as a link above the list (issue 9)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_order_filters"
+    )
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, blank=True, default="")
+
+    class Meta(Resource.Meta):
+        ordering = ("name", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="saved_order_filter_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

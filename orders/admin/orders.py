@@ -23,6 +23,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
@@ -47,7 +48,8 @@ from orders.admin.actions import (
     tracking_number_of,
 )
 from orders.admin.base import actor_of
-from orders.models import LineItem, Order, OrderEvent
+from orders.dashboard import order_queue_definitions
+from orders.models import LineItem, Order, OrderEvent, SavedOrderFilter
 from orders.selectors import orders_search
 from payments.models import Transaction
 
@@ -232,6 +234,15 @@ def bulk(service: Callable[..., Any], done: str, description: str, *permissions:
     return admin.action(description=description, permissions=list(permissions))(action)
 
 
+def saved_filter_query(query: str) -> str:
+    """The part of a list's query string worth saving: its filters, search and ordering, not
+    the page number or the admin's error flag."""
+    params = QueryDict(query.lstrip("?"), mutable=True)
+    for transient in ("p", "e", "_changelist_filters"):
+        params.pop(transient, None)
+    return params.urlencode()
+
+
 @admin.register(Order)
 class OrderAdmin(ModelAdmin):
     list_display = (
@@ -263,6 +274,7 @@ class OrderAdmin(ModelAdmin):
     # a million orders: no COUNT(*) of the list, nor of the whole table, on every page
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+    list_before_template = "admin/orders/order/saved_filters.html"
     change_form_outer_before_template = "admin/orders/order/order_actions.html"
     change_form_outer_after_template = "admin/orders/order/order_details.html"
     fieldsets = (
@@ -437,6 +449,49 @@ class OrderAdmin(ModelAdmin):
 
     # --- the page ------------------------------------------------------------------------
 
+    # --- saved filters: the list's views, as links above it ----------------------------
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = dict(extra_context or {})
+        changelist = reverse("admin:orders_order_changelist")
+        extra["saved_filters"] = [
+            {"name": saved.name, "link": f"{changelist}?{saved.query}", "id": saved.pk}
+            for saved in SavedOrderFilter.objects.filter(user_id=int(request.user.pk or 0))
+        ]
+        extra["queue_filters"] = [
+            {"name": queue.label, "link": queue.link} for queue in order_queue_definitions()
+        ]
+        extra["current_query"] = saved_filter_query(request.GET.urlencode())
+        return super().changelist_view(request, extra)
+
+    def saved_filters_view(self, request: HttpRequest) -> HttpResponse:
+        """Save the list's current filters under a name, or forget a saved one (POST)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        changelist = reverse("admin:orders_order_changelist")
+        if request.method != "POST":
+            return HttpResponseRedirect(changelist)
+        query = saved_filter_query(request.POST.get("query", ""))
+        if request.POST.get("delete"):
+            SavedOrderFilter.objects.filter(
+                user_id=int(request.user.pk or 0), pk=request.POST["delete"]
+            ).delete()
+            self.message_user(request, "Saved filter removed.", messages.SUCCESS)
+            return HttpResponseRedirect(changelist)
+        name = request.POST.get("name", "").strip()[:80]
+        if not name:
+            self.message_user(request, "Give the filter a name to save it.", messages.ERROR)
+        elif len(query) > 1000:
+            self.message_user(request, "These filters are too long to save.", messages.ERROR)
+        else:
+            SavedOrderFilter.objects.update_or_create(
+                user_id=int(request.user.pk or 0), name=name, defaults={"query": query}
+            )
+            self.message_user(request, f"Filter “{name}” saved.", messages.SUCCESS)
+        return HttpResponseRedirect(f"{changelist}?{query}")
+
     def get_urls(self) -> list[Any]:
         wrap = self.admin_site.admin_view
         return [
@@ -446,6 +501,11 @@ class OrderAdmin(ModelAdmin):
                 name="orders_order_act",
             ),
             path("<path:object_id>/note/", wrap(self.note_view), name="orders_order_note"),
+            path(
+                "saved-filters/",
+                wrap(self.saved_filters_view),
+                name="orders_order_saved_filters",
+            ),
             *super().get_urls(),
         ]
 

@@ -8,9 +8,7 @@ Screenshots of every page go to pytest's temporary directory (`--basetemp` to ch
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,77 +19,7 @@ from django.contrib.auth import get_user_model
 
 from markets.models import Market, Price
 from tests import factories
-from tests.e2e.toolchain import skip_or_fail
-
-try:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-except ImportError as exc:  # the `browser` fixture turns this into a skip, or a failure in CI
-    PLAYWRIGHT_IMPORT_ERROR: str | None = str(exc)
-else:
-    PLAYWRIGHT_IMPORT_ERROR = None
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    # Without these chromium phones home at start-up, and this machine's network refuses it.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-TIMEOUT_MS = 10_000
-
-USERNAME = "merchant"
-PASSWORD = "a-long-enough-passphrase"
-
-
-def sidebar_link(page: Page, title: str) -> Any:
-    """A link of the sidebar by its title (its accessible name starts with the icon's)."""
-    return page.locator("#nav-sidebar").get_by_role(
-        "link", name=re.compile(rf"^\S+ {re.escape(title)}$")
-    )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if PLAYWRIGHT_IMPORT_ERROR is not None:
-        skip_or_fail(
-            f"the playwright package is missing ({PLAYWRIGHT_IMPORT_ERROR}): run bin/setup"
-        )
-    if not os.access(CHROMIUM, os.X_OK):
-        skip_or_fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does it)")
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        # Playwright's sync API keeps an asyncio loop running in this thread, which makes Django
-        # refuse ORM calls from the test body; they are plain synchronous calls, so allow them.
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("screenshots")
-
-
-@pytest.fixture
-def page(browser: Browser, live_server: Any, screenshots: Path) -> Iterator[Page]:
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
-
-
-def screenshot(page: Page, directory: Path, name: str, *, full_page: bool = True) -> None:
-    page.screenshot(path=directory / f"{name}.png", full_page=full_page)
+from tests.e2e.browser import PASSWORD, USERNAME, Page, expect, screenshot, sidebar_link
 
 
 @dataclass(frozen=True)

@@ -296,3 +296,47 @@ def test_the_customer_page_shows_its_orders_and_totals_with_bounded_queries(boss
     assert len(response.context["customer_orders"]) == 1  # carts cancelled before placing
     order_in_status("placed", customer_email=customer.email)
     assert len(queries_of(boss, url)[1].context["customer_orders"]) == 2
+
+
+# --- saved filters ----------------------------------------------------------------------------
+
+
+def test_a_saved_filter_is_a_link_above_the_list_for_its_owner_only(boss, client):
+    changelist = reverse("admin:orders_order_changelist")
+    save = reverse("admin:orders_order_saved_filters")
+    response = boss.post(
+        save, {"name": "EU to ship", "query": "?status__exact=approved&p=3&e=1"}, follow=True
+    )
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Filter “EU to ship” saved."]
+    [saved] = boss.get(changelist).context["saved_filters"]
+    assert saved["name"] == "EU to ship"
+    assert saved["link"] == f"{changelist}?status__exact=approved"  # not the page, nor e=1
+    assert boss.get(saved["link"]).status_code == 200
+    other = login_as(Client(), "Read only")
+    assert other.get(changelist).context["saved_filters"] == []
+    other.post(save, {"delete": saved["id"]})  # not its own: nothing happens
+    assert len(boss.get(changelist).context["saved_filters"]) == 1
+    boss.post(save, {"delete": saved["id"]})
+    assert boss.get(changelist).context["saved_filters"] == []
+
+
+def test_a_filter_without_a_name_is_not_saved(boss):
+    save = reverse("admin:orders_order_saved_filters")
+    response = boss.post(save, {"name": "  ", "query": "status__exact=placed"}, follow=True)
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "Give the filter a name to save it."
+    ]
+    changelist = reverse("admin:orders_order_changelist")
+    assert boss.get(changelist).context["saved_filters"] == []
+
+
+def test_the_list_offers_the_queues_as_views(boss):
+    response = boss.get(reverse("admin:orders_order_changelist"))
+    names = [view["name"] for view in response.context["queue_filters"]]
+    assert names == [
+        "Placed, not approved",
+        "Approved, not captured",
+        "Captured, not shipped",
+        "Stuck placing",
+    ]
+    assert 'id="saved-filters"' in response.content.decode()
