@@ -409,7 +409,7 @@ class StockReservationAdmin(ModelAdmin):
 
     list_display = ("stock_item", "order", "line_item", "status", "quantity", "expires_at")
     list_filter = ("status",)
-    list_select_related = ("stock_item__sku", "order", "line_item")
+    list_select_related = ("stock_item__sku", "stock_item__stock_location", "order", "line_item")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
