@@ -239,6 +239,14 @@ OMS_TOKEN_RATE_PER_IP = os.environ.get("OMS_TOKEN_RATE_PER_IP", "120/min")
 OMS_CUSTOMER_AUTHENTICATOR = os.environ.get(
     "OMS_CUSTOMER_AUTHENTICATOR", "orders.services.customers.customer_authenticate"
 )
+# Customers: storefront sign-ups allowed per IP address ("N/s|min|hour|day"; empty: no limit),
+# counted in the same shared store as the token limits (`oms.ratelimit`); password reset requests
+# share the limit. How long a password reset token stays valid, and the storefront page a reset
+# e-mail links to (`{id}` and `{token}` are filled in; empty: the e-mail carries them as text).
+OMS_SIGNUP_RATE_PER_IP = os.environ.get("OMS_SIGNUP_RATE_PER_IP", "20/hour")
+OMS_PASSWORD_RESET_TTL_SECONDS = int(os.environ.get("OMS_PASSWORD_RESET_TTL_SECONDS", "3600"))
+OMS_PASSWORD_RESET_URL = os.environ.get("OMS_PASSWORD_RESET_URL", "")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@localhost")
 # --- end oauth -----------------------------------------------------------------------------
 
 # A request holding an Idempotency-Key (claimed, not finished) for longer than this many

@@ -172,3 +172,28 @@ class OrderPaymentCaptured(DomainError):
     """Captured money is refunded, not left behind by a cancellation."""
 
     code = "ORDER_PAYMENT_CAPTURED"
+
+
+class CustomerEmailTaken(DomainError):
+    """Sign-up with an e-mail a customer already has (Commerce Layer: "has already been
+    taken")."""
+
+    code = "VALIDATION_ERROR"
+
+
+class ResetPasswordTokenInvalid(DomainError):
+    """A password reset token that is wrong, used already or expired."""
+
+    code = "RESET_PASSWORD_TOKEN_INVALID"
+
+
+class CustomerPaymentSourceNotFound(DomainError):
+    """No payment source of the order's customer's wallet has that id."""
+
+    code = "CUSTOMER_PAYMENT_SOURCE_NOT_FOUND"
+
+
+class PaymentSourceNotReusable(DomainError):
+    """A wallet entry whose payment source type cannot be charged again."""
+
+    code = "PAYMENT_SOURCE_NOT_REUSABLE"

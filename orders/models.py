@@ -19,6 +19,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from markets.models import validate_country_code
 from oms.models import Resource, UpperCodeField
 from oms.money import cents_to_float, format_money
+from payments.models import validate_not_card_number
 
 
 class CentsAs[T]:
@@ -100,8 +101,35 @@ class Customer(Resource):
             ),
         ]
 
+    @property
+    def has_password(self) -> bool:
+        """Whether the customer can log in (signed up, or given a password by the back office)."""
+        return bool(self.password_hash)
+
     def __str__(self) -> str:
         return self.email
+
+
+class CustomerPasswordReset(Resource):
+    """A request to reset a customer's password: a single-use token, e-mailed to the customer
+    and stored only as its hash, valid until `expires_at`. A request for an e-mail nobody
+    signed up with is recorded too (without a customer, and no e-mail is sent), so the answer
+    does not tell who has an account."""
+
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="password_resets",
+    )
+    customer_email = models.EmailField()
+    token_hash = models.CharField(max_length=64, editable=False)
+    expires_at = models.DateTimeField(editable=False)
+    reset_password_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"password reset of {self.customer_email}"
 
 
 class CustomerAddress(Resource):
@@ -130,6 +158,44 @@ class CustomerAddress(Resource):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.address_id}"
+
+
+class CustomerPaymentSource(Resource):
+    """A payment source in a customer's wallet: what the gateway of `payment_method` reuses to
+    charge the customer again (its reusable token or reference, and its customer token), never
+    a card number. An order paid with it gets a new payment source of its own with that token
+    (`_customer_payment_source_id`)."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="customer_payment_sources"
+    )
+    payment_method = models.ForeignKey(
+        "payments.PaymentMethod",
+        on_delete=models.CASCADE,
+        related_name="customer_payment_sources",
+    )
+    # the payment source type the token is for (the method's, when it was saved)
+    payment_source_type = models.CharField(max_length=40, editable=False)
+    payment_source_token = models.CharField(max_length=512, validators=[validate_not_card_number])
+    customer_token = models.CharField(
+        max_length=512, blank=True, default="", validators=[validate_not_card_number]
+    )
+    name = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta(Resource.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(payment_source_token=""),
+                name="customer_payment_source_token_not_empty",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "payment_method", "payment_source_token"],
+                name="customer_payment_source_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"{self.payment_source_type} {self.pk}"
 
 
 # Line item types grouped by the order total they add to (spec section 3).
@@ -262,6 +328,16 @@ class Order(ConcurrentTransitionMixin, Resource):
         blank=True,
         related_name="orders",
     )
+
+    # Saved to the customer's address book and wallet when the order is placed (the
+    # `_save_*` triggers set them; `orders.services.placement` acts on them).
+    save_shipping_address_to_customer_address_book = models.BooleanField(
+        default=False, editable=False
+    )
+    save_billing_address_to_customer_address_book = models.BooleanField(
+        default=False, editable=False
+    )
+    save_payment_source_to_customer_wallet = models.BooleanField(default=False, editable=False)
 
     # Checkout options.
     autorefresh = models.BooleanField(

@@ -39,6 +39,7 @@ from oms.services import resource_create, resource_update
 from orders.models import Order
 from payments import errors, locks, selectors
 from payments.gateways import GatewayResult, gateway_adapter_for
+from payments.gateways.base import ReusableSource
 from payments.models import (
     ExternalPayment,
     PaymentGateway,
@@ -585,6 +586,41 @@ def external_payment_create(
             "options": dict(options or {}),
         },
     )
+
+
+def payment_source_reusable(
+    *, payment_method: PaymentMethod, source: PaymentSourceModel, customer_reference: str
+) -> ReusableSource | None:
+    """What the method's gateway keeps to charge `source` again (for a customer's wallet), or
+    None when it says it cannot. Calls the gateway: never inside a transaction of the
+    caller's (an adapter that raises is a "no", logged)."""
+    adapter = gateway_adapter_for(payment_method.payment_gateway)
+    try:
+        return adapter.reusable_source(
+            source=source,
+            customer_reference=customer_reference,
+            idempotency_key=f"wallet:{source.pk}",
+        )
+    except Exception:
+        logger.exception("payment gateway adapter failed to tokenize %s", source.pk)
+        return None
+
+
+REUSABLE_SOURCE_TYPES = frozenset({TestPayment.source_type, ExternalPayment.source_type})
+
+
+def payment_source_from_token(
+    *, order: Order, payment_source_type: str, payment_source_token: str, customer_token: str
+) -> PaymentSourceModel:
+    """A new payment source of `order` that charges a saved token again (a wallet entry)."""
+    if payment_source_type == TestPayment.source_type:
+        return test_payment_create(order=order, token=payment_source_token)
+    if payment_source_type == ExternalPayment.source_type:
+        options = {"customer_token": customer_token} if customer_token else {}
+        return external_payment_create(
+            order=order, payment_source_token=payment_source_token, options=options
+        )
+    raise ValueError(f"{payment_source_type} cannot be charged again from a token")
 
 
 def test_payment_create(*, order: Order, token: str) -> TestPayment:

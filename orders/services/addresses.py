@@ -34,6 +34,16 @@ def address_clone(address: Address) -> Address:
     return resource_save(Address(**values))
 
 
+def address_same_content(a: Address, b: Address) -> bool:
+    """Whether two addresses say the same (ids, timestamps, reference and metadata aside)."""
+    ignored = _NOT_COPIED | {"reference", "reference_origin", "metadata"}
+    return all(
+        getattr(a, field.attname) == getattr(b, field.attname)
+        for field in Address._meta.concrete_fields
+        if field.attname not in ignored
+    )
+
+
 def address_missing_fields(address: Address) -> list[str]:
     """What a shipping or billing address lacks to be complete (spec 2.2): a name (first and
     last name, or a company for a business), line_1, city, a zip code where the country has

@@ -16,8 +16,16 @@ from django.db.models.functions import Lower
 from markets.models import Address
 from oms.oauth.services import Owner
 from oms.services import resource_save
-from orders.errors import CustomerEmailInvalid, CustomerEmailMissing, InvalidAttribute, attribute
+from orders.errors import (
+    CustomerEmailInvalid,
+    CustomerEmailMissing,
+    CustomerEmailTaken,
+    InvalidAttribute,
+    attribute,
+)
 from orders.models import Customer, CustomerAddress
+from orders.selectors import address_is_referenced
+from orders.services.addresses import address_clone, address_same_content
 
 
 def email_normalize(email: str) -> str:
@@ -74,9 +82,25 @@ def customer_save(*, customer: Customer) -> Customer:
     return resource_save(customer)
 
 
-def customer_create(*, data: Mapping[str, Any]) -> Customer:
-    """A customer from the back office or the API."""
-    return customer_save(customer=Customer(**data))
+def customer_create(*, data: Mapping[str, Any], password: str | None = None) -> Customer:
+    """A customer from the back office or the API, or a storefront's sign-up (with a
+    `password`: the customer can then log in). A taken e-mail is refused as Commerce Layer
+    refuses it (422, "has already been taken"), before anything is written."""
+    customer = Customer(**data)
+    customer.email = email_validate(customer.email, pointer=attribute("email"))
+    if password is not None:
+        password_validate(password)
+        customer.password_hash = make_password(password)
+    if customer_find(email=customer.email) is not None:
+        raise CustomerEmailTaken("email - has already been taken", pointer=attribute("email"))
+    try:
+        return customer_save(customer=customer)
+    except ValidationError:
+        if customer_find(email=customer.email) is not None:  # lost a race to the same e-mail
+            raise CustomerEmailTaken(
+                "email - has already been taken", pointer=attribute("email")
+            ) from None
+        raise
 
 
 def customer_update(*, customer: Customer, data: Mapping[str, Any]) -> Customer:
@@ -113,6 +137,40 @@ def customer_address_create(*, customer: Customer, address: Address) -> Customer
         return resource_save(CustomerAddress(customer=customer, address=address))
 
 
+def customer_address_add(*, customer: Customer, address: Address) -> CustomerAddress:
+    """A customer's own new address book entry. An address something else uses already (a
+    cart's, another entry's) goes in as a clone, so the entry and the order never share one."""
+    if address_is_referenced(address):
+        address = address_clone(address)
+    return customer_address_create(customer=customer, address=address)
+
+
+def customer_address_update(
+    *, customer_address: CustomerAddress, data: Mapping[str, Any]
+) -> CustomerAddress:
+    """Point an address book entry at another address (cloned if something else uses it),
+    or change its reference and metadata."""
+    values = dict(data)
+    address = values.pop("address", None)
+    if isinstance(address, Address) and address.pk != customer_address.address_id:
+        if address_is_referenced(address):
+            address = address_clone(address)
+        customer_address.address = address
+    for name, value in values.items():
+        setattr(customer_address, name, value)
+    return resource_save(customer_address)
+
+
+def customer_address_save_copy(*, customer_id: str, address: Address) -> CustomerAddress | None:
+    """Put a clone of an order's address into the customer's address book, unless the book
+    has an address with the same content already (a returning customer's order cloned from
+    it). Returns the new entry (None: already there)."""
+    book = CustomerAddress.objects.filter(customer_id=customer_id).select_related("address")
+    if any(address_same_content(entry.address, address) for entry in book):
+        return None
+    return resource_save(CustomerAddress(customer_id=customer_id, address=address_clone(address)))
+
+
 def customer_address_delete(*, customer_address: CustomerAddress) -> None:
     customer_address.delete()
 
@@ -120,13 +178,17 @@ def customer_address_delete(*, customer_address: CustomerAddress) -> None:
 MIN_PASSWORD_LENGTH = 8
 
 
-def customer_password_set(*, customer: Customer, password: str) -> Customer:
-    """Let the customer log in to storefronts (the OAuth password grant) with `password`."""
+def password_validate(password: Any, *, pointer: str = attribute("password")) -> str:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidAttribute(
-            f"A password has at least {MIN_PASSWORD_LENGTH} characters.",
-            pointer="/data/attributes/password",
+            f"A password has at least {MIN_PASSWORD_LENGTH} characters.", pointer=pointer
         )
+    return password
+
+
+def customer_password_set(*, customer: Customer, password: str) -> Customer:
+    """Let the customer log in to storefronts (the OAuth password grant) with `password`."""
+    password_validate(password)
     Customer.objects.filter(pk=customer.pk).update(password_hash=make_password(password))
     customer.refresh_from_db(fields=["password_hash"])
     return customer

@@ -30,8 +30,9 @@ from orders.locks import order_lock
 from orders.models import Customer, LineItem, Order, OrderEvent
 from orders.selectors import address_is_referenced
 from orders.services.addresses import address_clone
-from orders.services.customers import customer_address_create, customer_find_or_create
+from orders.services.customers import customer_find_or_create
 from orders.services.pipeline import order_recompute
+from orders.services.wallet import order_payment_source_from_wallet, order_wallet_entry_find
 from payments.errors import PaymentMethodNotAvailable
 from payments.models import PaymentMethod
 
@@ -68,13 +69,20 @@ CART_KEYS = frozenset(
         "_billing_address_same_as_shipping",
     }
 )
-ADDRESS_BOOK_KEYS = frozenset(
-    {
-        "_save_shipping_address_to_customer_address_book",
-        "_save_billing_address_to_customer_address_book",
-    }
+# The `_save_*` triggers: each sets a flag of the order, acted on when it is placed.
+SAVE_ON_PLACEMENT_KEYS = {
+    "_save_shipping_address_to_customer_address_book": (
+        "save_shipping_address_to_customer_address_book"
+    ),
+    "_save_billing_address_to_customer_address_book": (
+        "save_billing_address_to_customer_address_book"
+    ),
+    "_save_payment_source_to_customer_wallet": "save_payment_source_to_customer_wallet",
+}
+WALLET_KEYS = frozenset({"_customer_payment_source_id"})
+ORDER_KEYS = (
+    FREE_ATTRIBUTES | CART_ATTRIBUTES | CART_KEYS | frozenset(SAVE_ON_PLACEMENT_KEYS) | WALLET_KEYS
 )
-ORDER_KEYS = FREE_ATTRIBUTES | CART_ATTRIBUTES | CART_KEYS | ADDRESS_BOOK_KEYS
 
 
 def order_create(
@@ -110,7 +118,11 @@ def order_update(
     - `_shipping_address_clone_id` / `_billing_address_clone_id` clone the address with that id;
     - `_shipping_address_same_as_billing` / `_billing_address_same_as_shipping` clone the
       order's other address (applied after the relationships and clone ids of the same call);
-    - `_save_*_address_to_customer_address_book` put a clone into the customer's address book.
+    - `_save_*_address_to_customer_address_book` and `_save_payment_source_to_customer_wallet`
+      (true or false) say whether placing the order saves a clone of the address to the
+      customer's address book, and its payment source to the customer's wallet;
+    - `_customer_payment_source_id` pays with an entry of the customer's wallet: the order takes
+      the entry's payment method and a new payment source charging the saved token.
 
     Cart attributes change only while the order is draft or pending (or editing, for an
     `integration`); reference, metadata and the URLs change at any time.
@@ -127,8 +139,8 @@ def order_update(
 
 def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, actor: Actor) -> None:
     """Apply `data` to a locked (or just created) order and save it."""
-    touches_cart = bool(set(data) & (CART_ATTRIBUTES | CART_KEYS))
-    if touches_cart:
+    touches_cart = bool(set(data) & (CART_ATTRIBUTES | CART_KEYS | WALLET_KEYS))
+    if touches_cart or set(data) & set(SAVE_ON_PLACEMENT_KEYS):
         order_require_editable(order, integration=integration)
     simple = {name: data[name] for name in data if name in FREE_ATTRIBUTES | CART_ATTRIBUTES}
     for name, value in simple.items():
@@ -145,13 +157,21 @@ def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, ac
         _order_customer_set(order, customer_value)
     if "payment_method" in data:
         _order_payment_method_set(order, data["payment_method"])
+    wallet_entry = None
+    if data.get("_customer_payment_source_id"):
+        wallet_entry = order_wallet_entry_find(
+            order=order, entry_id=str(data["_customer_payment_source_id"])
+        )
+        _order_payment_method_set(order, wallet_entry.payment_method)
     _order_addresses_apply(order, data)
+    _order_save_flags_apply(order, data)
     try:
         with transaction.atomic():
             order.save()
     except IntegrityError as exc:
         raise InvalidAttribute(f"The order conflicts with another record: {exc}") from exc
-    _order_address_book_apply(order, data)
+    if wallet_entry is not None:
+        order_payment_source_from_wallet(order=order, entry=wallet_entry)
     if touches_cart:
         order_contents_changed(order=order, actor=actor, trigger="update")
 
@@ -246,21 +266,19 @@ def _order_addresses_apply(order: Order, data: Mapping[str, Any]) -> None:
             setattr(order, target, address_clone(source_address))
 
 
-def _order_address_book_apply(order: Order, data: Mapping[str, Any]) -> None:
-    for slot in ("shipping_address", "billing_address"):
-        if not data.get(f"_save_{slot}_to_customer_address_book"):
+def _order_save_flags_apply(order: Order, data: Mapping[str, Any]) -> None:
+    """The `_save_*` triggers: what placing the order will save for its customer. Checked
+    now (a customer to save for), done at placement (`orders.services.placement`)."""
+    for key, flag in SAVE_ON_PLACEMENT_KEYS.items():
+        if key not in data or data[key] is None:
             continue
-        address = getattr(order, slot)
-        if address is None:
-            raise AddressMissing(
-                f"The order has no {slot.replace('_', ' ')} to save.", pointer=relationship(slot)
-            )
-        if order.customer is None:
+        value = bool(data[key])
+        if value and order.customer_id is None:
             raise InvalidAttribute(
-                "The order has no customer whose address book to save to.",
-                pointer=relationship("customer"),
+                "The order has no customer to save for: set its customer_email first.",
+                pointer=attribute(key),
             )
-        customer_address_create(customer=order.customer, address=address_clone(address))
+        setattr(order, flag, value)
 
 
 def order_require_editable(order: Order, *, integration: bool) -> None:

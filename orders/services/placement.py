@@ -66,7 +66,11 @@ from orders.locks import order_line_items_lock, order_lock
 from orders.models import LineItem, Order, OrderEvent
 from orders.services.addresses import address_missing_fields
 from orders.services.checkout import PaymentSourceModel, payment_source_of, tracked_stock_lines
-from orders.services.customers import customer_order_placed, email_validate
+from orders.services.customers import (
+    customer_address_save_copy,
+    customer_order_placed,
+    email_validate,
+)
 from orders.services.money import (
     Deferring,
     order_authorization_give_back,
@@ -75,6 +79,7 @@ from orders.services.money import (
 )
 from orders.services.pipeline import line_items_reprice, order_recompute
 from orders.services.statuses import StatusesWrite, lines_need_shipping, order_statuses_write
+from orders.services.wallet import order_wallet_save
 from orders.statuses import FulfillmentFacts, active_shipment_statuses
 from payments.errors import (
     GATEWAY_UNREACHABLE,
@@ -354,6 +359,9 @@ def _placement_finish(
         order_authorization_give_back(authorization=authorization, actor=actor)
     if outcome:
         raise outcome[0]
+    if authorization.succeeded and placed.status == Order.Status.PLACED:
+        # committed, no lock held: the gateway may be asked for a reusable token
+        order_wallet_save(order=placed, source=source)
     return placed
 
 
@@ -424,9 +432,13 @@ def order_placement_resolve(
         else:
             known = StatusesWrite()
         order_statuses_write(order=locked, actor=actor, trigger="_place", known=known)
-    resolved = Order.objects.select_related("market__price_list").get(pk=locked.pk)
+    resolved = Order.objects.select_related("market__price_list", "payment_method").get(
+        pk=locked.pk
+    )
     if settlement.transaction.succeeded and resolved.status != Order.Status.PLACED:
         order_authorization_give_back(authorization=settlement.transaction, actor=actor)
+    elif settlement.transaction.succeeded:
+        order_wallet_save(order=resolved, source=settlement.transaction.payment_source)
     return resolved
 
 
@@ -462,6 +474,19 @@ def _placement_pending_authorization(order_id: str, attempt: int) -> Transaction
     ).first()
 
 
+def _order_address_book_save(order: Order) -> None:
+    """`_save_*_address_to_customer_address_book`, on the locked order being placed: a clone
+    of each address asked for goes into the customer's address book (unless the book has the
+    same address already, as when the order cloned it from there)."""
+    assert order.customer_id is not None
+    for flag, address in (
+        (order.save_shipping_address_to_customer_address_book, order.shipping_address),
+        (order.save_billing_address_to_customer_address_book, order.billing_address),
+    ):
+        if flag and address is not None:
+            customer_address_save_copy(customer_id=order.customer_id, address=address)
+
+
 PLACED_FIELDS = ("status", "placed_at", "place_total_amount_cents", "placement_errors")
 
 
@@ -485,6 +510,7 @@ def _order_placed(
     order.placement_errors = []
     if order.customer_id is not None:
         customer_order_placed(customer_id=order.customer_id)
+        _order_address_book_save(order)
     event = order_change_event(
         order=order,
         actor=actor,

@@ -39,6 +39,17 @@ class GatewayResult:
         )
 
 
+@dataclass(frozen=True)
+class ReusableSource:
+    """What a gateway keeps to charge a payment source again, for a customer's wallet: its
+    reusable token or reference for the source (never a card number) and, when it has one,
+    its own token for the customer; `name` is how a customer recognises it."""
+
+    payment_source_token: str
+    customer_token: str = ""
+    name: str = ""
+
+
 def gateway_deadline_seconds(gateway: PaymentGateway) -> float:
     """How long one call to `gateway` may take in all: its own `timeout_ms`, never more than
     `OMS_GATEWAY_TIMEOUT_SECONDS` (the ceiling that keeps a worker from being held)."""
@@ -110,6 +121,15 @@ class PaymentGatewayAdapter(Protocol):
           transaction pending and ask again later, or re-send `operation` with the *same*
           idempotency key (the gateway answers a known key without moving money twice).
         """
+        ...
+
+    def reusable_source(
+        self, *, source: PaymentSourceModel, customer_reference: str, idempotency_key: str
+    ) -> ReusableSource | None:
+        """The gateway's reusable reference for `source`, which it has just authorized, to
+        save in the wallet of the customer `customer_reference`; None when the gateway says
+        the source cannot be used again (or cannot be asked). Moves no money; like the other
+        calls it may reach the network, so it is never called while a row lock is held."""
         ...
 
 

@@ -25,6 +25,12 @@ the answer it gave (or would have given) to that key, as above, or `{"found": fa
 never saw the key. Only that explicit body means "never saw it": no `lookup_url`, a timeout, a
 non-2xx status (a 404 included: a wrong URL must not read as "never happened") or any other
 body raises `GatewayLookupFailed`, as nothing can be concluded from it.
+`reusable_source` (saving a customer's payment source to its wallet) POSTs a signed document to
+`token_url`: `data` is the external payment (with `payment_source_token`), `meta` is
+`{"operation": "tokenize", "idempotency_key": ..., "customer_reference": ...}`. The endpoint
+answers `{"success": true, "data": {"payment_source_token": "...", "customer_token": "...",
+"name": "..."}}` for a source it can charge again, anything else (or no `token_url`) when it
+cannot: the source is then not saved.
 A call has one deadline in all, connect to last byte (`base.gateway_deadline_seconds`: the
 gateway's `timeout_ms`, at most `OMS_GATEWAY_TIMEOUT_SECONDS`), and an answer of at most
 `MAX_RESPONSE_BYTES`. A timeout, a connection failure, a non-2xx status, a larger answer or a
@@ -49,7 +55,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from payments import errors
-from payments.gateways.base import OPERATIONS, GatewayResult, gateway_deadline_seconds
+from payments.gateways.base import (
+    OPERATIONS,
+    GatewayResult,
+    ReusableSource,
+    gateway_deadline_seconds,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Buffer
@@ -122,6 +133,17 @@ def transaction_payload(transaction: Transaction, source: PaymentSourceModel) ->
     return {"data": resource, "included": included}
 
 
+def _source_resource(source: PaymentSourceModel) -> dict[str, Any]:
+    return {
+        "id": source.pk,
+        "type": source.source_type,
+        "attributes": {
+            "payment_source_token": source.gateway_token,
+            "options": getattr(source, "options", {}),
+        },
+    }
+
+
 class ExternalGateway:
     def __init__(self, gateway: PaymentGateway) -> None:
         self.gateway = gateway
@@ -156,10 +178,12 @@ class ExternalGateway:
         operation: str,
         source: PaymentSourceModel,
         idempotency_key: str,
-        transaction: Transaction,
+        transaction: Transaction | None,
+        meta: dict[str, str] | None = None,
     ) -> HttpAnswer | GatewayResult:
         """POST the signed document of `operation` to the `endpoint` URL: its 2xx answer, or
-        why there is none as a failed result."""
+        why there is none as a failed result. Without a `transaction`, the document is the
+        payment source alone."""
         if not url:
             return GatewayResult.failure(
                 errors.GATEWAY_NOT_CONFIGURED, f"The external gateway has no {endpoint} URL."
@@ -168,10 +192,18 @@ class ExternalGateway:
             return GatewayResult.failure(
                 errors.GATEWAY_NOT_CONFIGURED, f"The {endpoint} URL is not an http(s) URL."
             )
-        document = transaction_payload(transaction, source)
+        document = (
+            transaction_payload(transaction, source)
+            if transaction is not None
+            else {"data": _source_resource(source)}
+        )
         # In the signed body too (headers are not signed): a retry of this attempt sends the
         # same key, so the endpoint can answer it without moving money twice.
-        document["meta"] = {"operation": operation, "idempotency_key": idempotency_key}
+        document["meta"] = {
+            "operation": operation,
+            "idempotency_key": idempotency_key,
+            **(meta or {}),
+        }
         body = json.dumps(document, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
@@ -244,6 +276,22 @@ class ExternalGateway:
                 result.message, code=result.error_code, error_detail=result.error_detail
             )
         return result
+
+    def reusable_source(
+        self, *, source: PaymentSourceModel, customer_reference: str, idempotency_key: str
+    ) -> ReusableSource | None:
+        answer = self._send(
+            self.gateway.token_url,
+            endpoint="token",
+            operation="tokenize",
+            source=source,
+            idempotency_key=idempotency_key,
+            transaction=None,
+            meta={"customer_reference": customer_reference},
+        )
+        if isinstance(answer, GatewayResult):
+            return None  # no token_url, or no answer: the source is not saved
+        return _parse_reusable(answer.body)
 
     def authorize(
         self,
@@ -372,6 +420,30 @@ def _parse(raw: bytes, *, operation: str, amount_cents: int, endpoint: str = "")
         token=token[:255],
         message=str(data.get("message", "Accepted"))[:500],
         amount_cents=authorized,
+    )
+
+
+def _parse_reusable(raw: bytes) -> ReusableSource | None:
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or document.get("success") is not True:
+        return None
+    data = document.get("data")
+    if not isinstance(data, dict):
+        return None
+    token, customer, name = (
+        data.get("payment_source_token"),
+        data.get("customer_token", ""),
+        data.get("name", ""),
+    )
+    if not isinstance(token, str) or not token or not isinstance(customer, str):
+        return None
+    return ReusableSource(
+        payment_source_token=token[:512],
+        customer_token=customer[:512],
+        name=str(name)[:255],
     )
 
 

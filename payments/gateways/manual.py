@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from payments.gateways.base import OPERATIONS, GatewayResult
+from payments.gateways.base import OPERATIONS, GatewayResult, ReusableSource
 
 if TYPE_CHECKING:
     from payments.models import PaymentGateway, PaymentSourceModel, Transaction
@@ -81,3 +81,8 @@ class ManualGateway:
         if operation not in OPERATIONS:
             raise ValueError(f"not a gateway operation: {operation!r}")
         return self._accept(operation, idempotency_key)
+
+    def reusable_source(
+        self, *, source: PaymentSourceModel, customer_reference: str, idempotency_key: str
+    ) -> ReusableSource | None:
+        return None  # a wire transfer is paid by hand each time: nothing to reuse

@@ -15,6 +15,10 @@ one (the others succeed):
 | `unreachable` | `GATEWAY_UNREACHABLE` | nothing: it never saw the call |
 
 plus `tok_partial` (authorizes half the amount asked, rounded down). Any other token is declined.
+
+Every card can be saved to a wallet (`reusable_source` gives back the card's token and a
+customer token), except the tokens that contain `single_use` (`tok_single_use`, which
+otherwise succeeds like `tok_success`).
 Examples: `tok_success`, `tok_declined`, `tok_timeout`, `tok_capture_declined`,
 `tok_refund_timeout`, `tok_slow_3`, `tok_authorize_slow_0.2`.
 
@@ -47,7 +51,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from payments import errors
-from payments.gateways.base import OPERATIONS, GatewayResult, gateway_deadline_seconds
+from payments.gateways.base import (
+    OPERATIONS,
+    GatewayResult,
+    ReusableSource,
+    gateway_deadline_seconds,
+)
 
 if TYPE_CHECKING:
     from payments.models import PaymentGateway, PaymentSourceModel, Transaction
@@ -78,10 +87,15 @@ class TestGatewayCall:
     idempotency_key: str
 
 
+SINGLE_USE = "single_use"
+
+
 def _outcome_for(token: str, operation: str) -> str:
     name = token.removeprefix("tok_") if token.startswith("tok_") else ""
     if name == "partial":
         return "partial" if operation == "authorize" else "success"
+    if name == SINGLE_USE:
+        return "success"
     for prefix in (*OPERATIONS, "lookup"):
         if name.startswith(f"{prefix}_"):
             return name.removeprefix(f"{prefix}_") if prefix == operation else "success"
@@ -268,3 +282,17 @@ class TestGateway:
             code, message = LOOKUP_FAILURES[name]
             raise errors.GatewayLookupFailed(message, code=code)
         return recorded
+
+    def reusable_source(
+        self, *, source: PaymentSourceModel, customer_reference: str, idempotency_key: str
+    ) -> ReusableSource | None:
+        token = source.gateway_token
+        with self._lock:
+            self.calls.append(TestGatewayCall("reusable_source", 0, "", token, idempotency_key))
+        if SINGLE_USE in token:
+            return None
+        return ReusableSource(
+            payment_source_token=token,
+            customer_token=f"cus_test_{customer_reference}",
+            name=f"Test card {token}",
+        )

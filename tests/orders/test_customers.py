@@ -97,12 +97,15 @@ def test_customer_group_is_kept():
 
 
 def test_address_book_entries_are_clones_of_the_orders_addresses():
+    # saved when the order is placed (issue 11), not when the trigger is sent
     order = order_ready(customer_email="ivy@example.com")
     order = services.order_update(
         order=order,
         actor=STOREFRONT,
         data={"_save_shipping_address_to_customer_address_book": True},
     )
+    assert not CustomerAddress.objects.filter(customer=order.customer).exists()
+    order = services.order_place(order=order, actor=STOREFRONT)
     entry = CustomerAddress.objects.get(customer=order.customer)
     assert entry.address_id != order.shipping_address_id
     assert order.shipping_address is not None
