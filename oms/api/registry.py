@@ -35,6 +35,8 @@ SERIALIZERS: dict[str, str] = {
     "parcels": "fulfillment.api.serializers.ParcelSerializer",
     "customers": "orders.api.serializers.CustomerSerializer",
     "customer_addresses": "orders.api.serializers.CustomerAddressSerializer",
+    "customer_payment_sources": "orders.api.serializers.CustomerPaymentSourceSerializer",
+    "customer_password_resets": "orders.api.serializers.CustomerPasswordResetSerializer",
     "orders": "orders.api.serializers.OrderSerializer",
     "line_items": "orders.api.serializers.LineItemSerializer",
     "shipments": "orders.api.serializers.ShipmentSerializer",

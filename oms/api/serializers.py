@@ -5,7 +5,7 @@ the rules on which attributes a client may send when creating or updating."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, ClassVar
@@ -18,6 +18,7 @@ from rest_framework_json_api.relations import (
     HyperlinkedRelatedField,
     ResourceRelatedField,
     SerializerMethodResourceRelatedField,
+    SkipDataMixin,
 )
 from rest_framework_json_api.serializers import LazySerializersDict
 from rest_framework_json_api.utils import get_included_resources
@@ -61,9 +62,74 @@ class Relationship:
     # a to-many that is a filtered part of `source` (an order's authorizations are its
     # transactions of that type): included through a filtered prefetch (`filtered_prefetch`)
     filter: tuple[tuple[str, str], ...] = ()
+    # a to-one whose record is one of these resource types (an order's payment source: a
+    # wire transfer, an external or a test payment), found by `resolve` (else the `source`
+    # attribute); its linkage renders only when included (finding it costs queries)
+    polymorphic: tuple[str, ...] = ()
+    resolve: Callable[[Any], Model | None] | None = None
 
     def prefetch_attribute(self, name: str) -> str:
         return f"_included_{name}"
+
+    def record_of(self, parent: Any, name: str) -> Model | None:
+        """The related record of a polymorphic relationship."""
+        if self.resolve is not None:
+            return self.resolve(parent)
+        record: Model | None = getattr(parent, self.source or name)
+        return record
+
+
+def polymorphic_type_of(record: Model, types: tuple[str, ...]) -> str:
+    """The resource type, among `types`, whose serializer renders `record`'s model."""
+    for resource_type in types:
+        if import_string(SERIALIZERS[resource_type]).Meta.model is type(record):
+            return resource_type
+    raise LookupError(f"{type(record).__name__} is none of {', '.join(types)}")
+
+
+def polymorphic_serializer(types: tuple[str, ...]) -> type:
+    """Stands for the serializer of whichever of `types` an included record is: the renderer
+    calls it like a serializer class and gets that type's serializer."""
+
+    class PolymorphicSerializer:
+        included_serializers: ClassVar[dict[str, Any]] = {}
+
+        class Meta:
+            resource_name = "|".join(types)
+
+        def __new__(cls, instance: Any = None, *args: Any, **kwargs: Any) -> Any:
+            serializer = import_string(SERIALIZERS[polymorphic_type_of(instance, types)])
+            return serializer(instance, *args, **kwargs)
+
+    return PolymorphicSerializer
+
+
+class PolymorphicRelatedField(ResourceRelatedField):
+    """The linkage of a polymorphic to-one (`Relationship.polymorphic`), typed per record."""
+
+    class JSONAPIMeta:
+        resource_name = "polymorphic"
+
+    def __init__(self, *, relationship: Relationship, name: str, **kwargs: Any):
+        self.relationship = relationship
+        self.relationship_name = name
+        super().__init__(read_only=True, source="*", **kwargs)
+
+    def use_pk_only_optimization(self) -> bool:
+        return False
+
+    def get_attribute(self, instance: Any) -> Any:
+        return self.relationship.record_of(instance, self.relationship_name)
+
+    def to_representation(self, value: Any) -> dict[str, str]:
+        return {
+            "type": polymorphic_type_of(value, self.relationship.polymorphic),
+            "id": str(value.pk),
+        }
+
+
+class PolymorphicLinksField(SkipDataMixin, PolymorphicRelatedField):
+    """A polymorphic to-one not included: its links only, no query."""
 
 
 class DeclaredTypeRelatedField(ResourceRelatedField):
@@ -245,7 +311,7 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                         *(
                             name
                             for name, rel in cls.relationships.items()
-                            if not rel.links_only and not rel.filter
+                            if not rel.links_only and not rel.filter and not rel.polymorphic
                         ),
                     )
                 )
@@ -256,6 +322,11 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                     name: SERIALIZERS[rel.type]
                     for name, rel in cls.relationships.items()
                     if rel.type in SERIALIZERS and not rel.links_only
+                }
+                | {
+                    name: polymorphic_serializer(rel.polymorphic)
+                    for name, rel in cls.relationships.items()
+                    if rel.polymorphic
                 }
                 | {
                     name: SERIALIZERS[resource_type]
@@ -284,6 +355,11 @@ class ResourceSerializer(jsonapi.ModelSerializer):
             if rel.links_only:
                 link_kwargs["source"] = "*"
                 fields[name] = links_field(rel.type, many=rel.many, **link_kwargs)
+                continue
+            if rel.polymorphic:
+                link_kwargs.pop("source", None)
+                field_class = PolymorphicRelatedField if name in included else PolymorphicLinksField
+                fields[name] = field_class(relationship=rel, name=name, **link_kwargs)
                 continue
             if rel.many:
                 if rel.filter and name not in included:

@@ -32,7 +32,12 @@ from oms.api.permissions import CATALOG, Forbidden, Policy, principal_of
 from oms.api.principal import Principal
 from oms.api.registry import SERIALIZERS
 from oms.api.renderers import raw_document
-from oms.api.serializers import Relationship, ResourceSerializer, include_names
+from oms.api.serializers import (
+    Relationship,
+    ResourceSerializer,
+    include_names,
+    polymorphic_type_of,
+)
 from oms.services import resource_create, resource_delete, resource_update
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -469,7 +474,23 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         target_view.parent_filter = {"pk__in": ids}
         return target_view
 
+    def _polymorphic(self, name: str) -> Relationship | None:
+        relationship = self.serializer_class.relationships.get(name)
+        return relationship if relationship is not None and relationship.polymorphic else None
+
+    def _polymorphic_record(self, relationship: Relationship, name: str) -> Model | None:
+        return relationship.record_of(self.get_object(), name)
+
     def related(self, request: Request, pk: str, related_field: str) -> Response:
+        if polymorphic := self._polymorphic(related_field):
+            record = self._polymorphic_record(polymorphic, related_field)
+            if record is None:
+                return raw_document({"data": None})
+            resource_type = polymorphic_type_of(record, polymorphic.polymorphic)
+            target_view = self.target_view(Relationship(resource_type), request, "retrieve")
+            self.resource_name = resource_type  # type: ignore[misc]
+            target_view.kwargs = {"pk": record.pk}
+            return target_view.retrieve(request)
         if related_field in self.computed_relationships:
             target_view = self._computed_target(request, related_field)
             self.resource_name = target_view.resource_name  # type: ignore[misc]
@@ -490,6 +511,16 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return target_view.retrieve(request)
 
     def relationship(self, request: Request, pk: str, related_field: str) -> Response:
+        if polymorphic := self._polymorphic(related_field):
+            record = self._polymorphic_record(polymorphic, related_field)
+            linkage = (
+                None
+                if record is None
+                else {"type": polymorphic_type_of(record, polymorphic.polymorphic), "id": record.pk}
+            )
+            return raw_document(
+                {"data": linkage, "links": self.relationship_links(pk, related_field)}
+            )
         if related_field in self.computed_relationships:
             target_view = self._computed_target(request, related_field)
             ids = target_view.get_queryset().values_list("pk", flat=True)

@@ -8,13 +8,22 @@ from rest_framework import serializers
 
 from fulfillment.models import Shipment, ShippingMethod
 from fulfillment.selectors import shipping_methods_available
+from oms.api.permissions import principal_of
 from oms.api.serializers import (
     Relationship,
     ResourceSerializer,
     money_fields,
 )
-from orders.models import Customer, CustomerAddress, LineItem, Order
-from orders.services.checkout import ORDER_SHIPMENT_TRIGGERS
+from orders.models import (
+    Customer,
+    CustomerAddress,
+    CustomerPasswordReset,
+    CustomerPaymentSource,
+    LineItem,
+    Order,
+)
+from orders.services.checkout import ORDER_SHIPMENT_TRIGGERS, payment_source_of
+from orders.services.wallet import customer_payment_sources_available
 from payments.models import ExternalPayment, PaymentMethod, TestPayment, WireTransfer
 from payments.selectors import payment_methods_available
 
@@ -38,10 +47,14 @@ ORDER_AMOUNTS = (
 
 class CustomerSerializer(ResourceSerializer):
     password = serializers.CharField(write_only=True, required=False, max_length=128)
+    has_password = serializers.BooleanField(read_only=True)
     relationships = {
         "customer_group": Relationship("customer_groups", writable="both"),
         "orders": Relationship("orders", many=True, reverse="customer"),
         "customer_addresses": Relationship("customer_addresses", many=True, reverse="customer"),
+        "customer_payment_sources": Relationship(
+            "customer_payment_sources", many=True, reverse="customer"
+        ),
     }
 
     class Meta:
@@ -55,6 +68,7 @@ class CustomerSerializer(ResourceSerializer):
             "profile_id",
             "tax_exemption_code",
             "password",
+            "has_password",
         )
         read_only_fields = ("status", "total_orders_count")
         creatable = (
@@ -84,7 +98,60 @@ class CustomerAddressSerializer(ResourceSerializer):
         fields = ("name", "customer_email")
         select_related = ("customer", "address")
         creatable = ("customer", "address")
+        updatable = ("address",)
+
+
+class CustomerPaymentSourceSerializer(ResourceSerializer):
+    """A wallet entry: the gateway's reusable token, never a card number."""
+
+    relationships = {
+        "customer": Relationship(
+            "customers", writable="create", required=True, customers_only=True
+        ),
+        "payment_method": Relationship("payment_methods", writable="create", required=True),
+    }
+    name = serializers.CharField(read_only=True)
+    payment_source_type = serializers.CharField(read_only=True)
+    payment_source_token = serializers.CharField(max_length=512)
+    customer_token = serializers.CharField(required=False, allow_blank=True, max_length=512)
+
+    class Meta:
+        model = CustomerPaymentSource
+        resource_name = "customer_payment_sources"
+        fields = ("name", "payment_source_type", "payment_source_token", "customer_token")
+        select_related = ("customer", "payment_method")
+        creatable = ("customer", "payment_method", "payment_source_token", "customer_token")
         updatable = ()
+
+
+class CustomerPasswordResetSerializer(ResourceSerializer):
+    """A password reset request. Its token goes to the customer's mailbox only:
+    `reset_password_token` is always null here."""
+
+    customer_email = serializers.CharField(max_length=254)
+    reset_password_token = serializers.SerializerMethodField()
+    reset_password_at = serializers.DateTimeField(read_only=True)
+    customer_password = serializers.CharField(write_only=True, required=False, max_length=128)
+    _reset_password_token = serializers.CharField(
+        write_only=True, required=False, allow_blank=True, max_length=128
+    )
+
+    class Meta:
+        model = CustomerPasswordReset
+        resource_name = "customer_password_resets"
+        fields = (
+            "customer_email",
+            "reset_password_token",
+            "reset_password_at",
+            "customer_password",
+            "_reset_password_token",
+        )
+        read_only_fields = ("reset_password_at",)
+        creatable = ("customer_email",)
+        updatable = ("customer_password", "_reset_password_token")
+
+    def get_reset_password_token(self, reset: CustomerPasswordReset) -> None:
+        return None
 
 
 ORDER_TRIGGERS = (
@@ -107,6 +174,14 @@ ORDER_ADDRESS_TRIGGERS = (
     "_billing_address_same_as_shipping",
 )
 ORDER_CLONE_IDS = ("_shipping_address_clone_id", "_billing_address_clone_id")
+# Saved for the order's customer when it is placed (customer tokens and integrations only).
+ORDER_SAVE_TRIGGERS = (
+    "_save_shipping_address_to_customer_address_book",
+    "_save_billing_address_to_customer_address_book",
+    "_save_payment_source_to_customer_wallet",
+)
+ORDER_WALLET_ATTRIBUTES = ("_customer_payment_source_id", *ORDER_SAVE_TRIGGERS)
+PAYMENT_SOURCE_TYPES = ("wire_transfers", "external_payments", "test_payments")
 ORDER_CART_ATTRIBUTES = (
     "customer_email",
     "guest",
@@ -156,15 +231,22 @@ class OrderSerializer(ResourceSerializer):
             filter=(("type", "refunds"),),
         ),
         "stock_reservations": Relationship("stock_reservations", many=True, reverse="order"),
+        "payment_source": Relationship(
+            "payment_sources", polymorphic=PAYMENT_SOURCE_TYPES, resolve=payment_source_of
+        ),
     }
     computed_relationships = {
         "available_payment_methods": ("get_available_payment_methods", "payment_methods"),
+        "available_customer_payment_sources": (
+            "get_available_customer_payment_sources",
+            "customer_payment_sources",
+        ),
     }
     computed_fields = {
         **{name: field for amount in ORDER_AMOUNTS for name, field in money_fields(amount).items()},
         **{
             trigger: serializers.BooleanField(write_only=True, required=False)
-            for trigger in ORDER_TRIGGERS
+            for trigger in (*ORDER_TRIGGERS, *ORDER_SAVE_TRIGGERS)
         },
     }
     editable = serializers.BooleanField(read_only=True)
@@ -177,6 +259,9 @@ class OrderSerializer(ResourceSerializer):
     _billing_address_same_as_shipping = serializers.BooleanField(write_only=True, required=False)
     _shipping_address_clone_id = serializers.CharField(write_only=True, required=False)
     _billing_address_clone_id = serializers.CharField(write_only=True, required=False)
+    _customer_payment_source_id = serializers.CharField(
+        write_only=True, required=False, max_length=64
+    )
 
     class Meta:
         model = Order
@@ -205,6 +290,7 @@ class OrderSerializer(ResourceSerializer):
             "refreshed_at",
             *ORDER_ADDRESS_TRIGGERS,
             *ORDER_CLONE_IDS,
+            "_customer_payment_source_id",
         )
         read_only_fields = (
             "number",
@@ -238,6 +324,7 @@ class OrderSerializer(ResourceSerializer):
             "payment_method",
             *ORDER_ADDRESS_TRIGGERS,
             *ORDER_CLONE_IDS,
+            *ORDER_SAVE_TRIGGERS,
         )
         updatable = (
             *ORDER_CART_ATTRIBUTES,
@@ -248,7 +335,19 @@ class OrderSerializer(ResourceSerializer):
             *ORDER_TRIGGERS,
             *ORDER_ADDRESS_TRIGGERS,
             *ORDER_CLONE_IDS,
+            *ORDER_WALLET_ATTRIBUTES,
         )
+
+    def get_available_customer_payment_sources(self, order: Order) -> list[CustomerPaymentSource]:
+        """The customer's saved sources the cart can pay with: shown to the customer's own
+        token (and integrations), never to a sales channel, which may hold a cart carrying a
+        customer's e-mail without being that customer."""
+        principal = principal_of(self.context["request"]) if "request" in self.context else None
+        if principal is None or not (principal.is_integration or principal.is_customer):
+            return []
+        if principal.is_customer and order.customer_id != principal.customer_id:
+            return []
+        return list(customer_payment_sources_available(order=order))
 
     def get_available_payment_methods(self, order: Order) -> list[PaymentMethod]:
         return list(

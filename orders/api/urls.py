@@ -4,6 +4,8 @@ from orders.api import views
 urlpatterns = resource_urls(
     views.CustomerView,
     views.CustomerAddressView,
+    views.CustomerPaymentSourceView,
+    views.CustomerPasswordResetView,
     views.AddressView,
     views.OrderView,
     views.LineItemView,

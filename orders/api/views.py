@@ -18,18 +18,39 @@ from fulfillment.services import stock_reserve_draft
 from markets.api.serializers import ADDRESS_WRITABLE, AddressSerializer
 from markets.models import Address, Market
 from oms.api.errors import ApiError
-from oms.api.permissions import READ, Forbidden, Policy
+from oms.api.permissions import EVERYTHING, READ, Forbidden, Policy
 from oms.api.principal import Principal
+from oms.api.throttling import IPRateThrottle
 from oms.api.views import NestedListMixin, ResourceViewSet, fields
 from orders import services
 from orders.api import serializers as s
 from orders.errors import AddressNotFound, attribute, relationship
-from orders.models import Customer, CustomerAddress, LineItem, Order
+from orders.models import (
+    Customer,
+    CustomerAddress,
+    CustomerPasswordReset,
+    CustomerPaymentSource,
+    LineItem,
+    Order,
+)
 from orders.selectors import addresses_unreferenced
-from orders.services.customers import customer_password_set, email_normalize
+from orders.services.customers import (
+    customer_address_add,
+    customer_address_update,
+    customer_password_set,
+    email_normalize,
+)
+from orders.services.password_resets import (
+    customer_password_reset_complete,
+    customer_password_reset_request,
+)
+from orders.services.wallet import (
+    customer_payment_source_create,
+    customer_payment_source_delete,
+)
 from payments import services as payments
 from payments.api.views import AuthorizationView, CaptureView
-from payments.errors import PaymentFailed
+from payments.errors import PaymentFailed, PaymentMethodNotAvailable
 from payments.models import Transaction
 
 # What a storefront may read: its carts, and its orders once placed.
@@ -51,10 +72,41 @@ def visible_orders(principal: Principal) -> QuerySet[Order]:
     return orders.filter(market_id__in=principal.market_ids, status__in=STOREFRONT_STATUSES)
 
 
-class CustomerView(ResourceViewSet):
+class SignUpThrottle(IPRateThrottle):
+    """Storefront sign-ups per IP address: e-mail addresses cannot be harvested by trying
+    them (a taken one answers 422)."""
+
+    scope = "customer_signup_ip"
+    setting = "OMS_SIGNUP_RATE_PER_IP"
+
+
+class PasswordResetThrottle(IPRateThrottle):
+    scope = "customer_password_reset_ip"
+    setting = "OMS_SIGNUP_RATE_PER_IP"
+
+
+class StorefrontCreateThrottleMixin:
+    """Throttle what a storefront creates (integrations are trusted back offices)."""
+
+    storefront_create_throttle: type[IPRateThrottle]
+
+    def get_throttles(self) -> list[Any]:
+        view: Any = self
+        throttles: list[Any] = list(super().get_throttles())  # type: ignore[misc]
+        principal = getattr(view.request, "auth", None)
+        storefront = isinstance(principal, Principal) and not principal.is_integration
+        if view.action == "create" and storefront:
+            throttles.append(self.storefront_create_throttle())
+        return throttles
+
+
+class CustomerView(StorefrontCreateThrottleMixin, ResourceViewSet):
+    """A storefront signs a customer up (e-mail and password); a customer reads itself."""
+
     resource_name = "customers"
     serializer_class = s.CustomerSerializer
-    policy = Policy(customer=READ)
+    policy = Policy(sales_channel=frozenset({"create"}), customer=READ)
+    storefront_create_throttle = SignUpThrottle
     filterable = fields(
         "email", "status", "total_orders_count", customer_group_id="customer_group__id"
     )
@@ -67,10 +119,26 @@ class CustomerView(ResourceViewSet):
 
     def perform_create_service(self, data: dict[str, Any]) -> Model:
         password = data.pop("password", None)
-        customer = services.customer_create(data=data)
-        if password is not None:
-            customer = customer_password_set(customer=customer, password=password)
-        return customer
+        if not self.principal.is_integration:
+            if "customer_group" in data:
+                raise Forbidden(
+                    "A storefront cannot choose a customer's group.",
+                    pointer="/data/relationships/customer_group",
+                )
+            if password is None:
+                raise ApiError(
+                    "A sign-up needs a password.",
+                    code="VALIDATION_ERROR",
+                    status_code=422,
+                    pointer="/data/attributes/password",
+                )
+        return services.customer_create(data=data, password=password)
+
+    def reload(self, instance: Model) -> Model:
+        if self.action == "create" and not self.principal.is_integration:
+            # a storefront signing a customer up sees the customer it created, once
+            return self.with_includes(self.base_queryset(), set()).get(pk=instance.pk)
+        return super().reload(instance)
 
     def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
         assert isinstance(instance, Customer)
@@ -81,24 +149,148 @@ class CustomerView(ResourceViewSet):
         return customer
 
 
-class CustomerAddressView(ResourceViewSet):
+class OwnCustomerMixin:
+    """A customer token writes only its own records: the `customer` it names must be its own
+    (an integration names anyone)."""
+
+    def own_customer(self, data: dict[str, Any]) -> Customer:
+        view: Any = self
+        principal: Principal = view.principal
+        customer = data.get("customer")
+        if not principal.is_integration and (
+            not isinstance(customer, Customer) or customer.pk != principal.customer_id
+        ):
+            raise Forbidden(
+                "A customer writes only its own records.",
+                pointer="/data/relationships/customer",
+            )
+        assert isinstance(customer, Customer)
+        return customer
+
+
+def customer_scope(queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+    """A customer's records: its own only, whatever the market; a sales channel's none."""
+    if principal.is_integration:
+        return queryset
+    if not principal.is_customer:
+        return queryset.none()
+    return queryset.filter(customer_id=principal.customer_id)
+
+
+class CustomerAddressView(OwnCustomerMixin, ResourceViewSet):
+    """A customer's address book: it adds, changes and removes its own entries."""
+
     resource_name = "customer_addresses"
     serializer_class = s.CustomerAddressSerializer
-    policy = Policy(customer=READ)
+    policy = Policy(customer=EVERYTHING)
     filterable = fields(customer_id="customer__id", address_id="address__id")
     sortable = fields()
 
     def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        return customer_scope(queryset, principal)
+
+    def held_address(self, address: Any) -> Any:
+        """An address the token holds (a cart's, its own book's, one just created)."""
+        principal = self.principal
         if principal.is_integration:
-            return queryset
-        return queryset.filter(customer_id=principal.customer_id)
+            return address
+        held = Address.objects.filter(owned_addresses(principal, writable=True))
+        if not isinstance(address, Address) or not held.filter(pk=address.pk).exists():
+            raise AddressNotFound(
+                f"No address has the id {getattr(address, 'pk', address)!r}.",
+                pointer=relationship("address"),
+            )
+        return address
 
     def perform_create_service(self, data: dict[str, Any]) -> Model:
-        return services.customer_address_create(customer=data["customer"], address=data["address"])
+        customer = self.own_customer(data)
+        address = self.held_address(data["address"])
+        if self.principal.is_integration:
+            return services.customer_address_create(customer=customer, address=address)
+        return customer_address_add(customer=customer, address=address)
+
+    def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
+        assert isinstance(instance, CustomerAddress)
+        if "address" in data:
+            data["address"] = self.held_address(data["address"])
+        return customer_address_update(customer_address=instance, data=data)
 
     def perform_destroy_service(self, instance: Model) -> None:
         assert isinstance(instance, CustomerAddress)
         services.customer_address_delete(customer_address=instance)
+
+
+class CustomerPaymentSourceView(OwnCustomerMixin, ResourceViewSet):
+    """A customer's wallet: saved from its placed orders (or by itself), used again by its
+    carts (`_customer_payment_source_id`), removed by it."""
+
+    resource_name = "customer_payment_sources"
+    serializer_class = s.CustomerPaymentSourceSerializer
+    policy = Policy(customer=EVERYTHING)
+    filterable = fields(
+        "name",
+        "payment_source_token",
+        customer_id="customer__id",
+        payment_method_id="payment_method__id",
+    )
+    sortable = fields("name")
+
+    def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
+        return customer_scope(queryset, principal)
+
+    def perform_create_service(self, data: dict[str, Any]) -> Model:
+        customer = self.own_customer(data)
+        method = data["payment_method"]
+        visible = self.scoped_queryset_of("payment_methods")
+        if not visible.filter(pk=method.pk).exists():
+            raise PaymentMethodNotAvailable(
+                "This payment method is not available to this token's market.",
+                pointer=relationship("payment_method"),
+            )
+        return customer_payment_source_create(
+            customer=customer,
+            payment_method=method,
+            payment_source_token=data["payment_source_token"],
+            customer_token=data.get("customer_token", ""),
+        )
+
+    def perform_destroy_service(self, instance: Model) -> None:
+        assert isinstance(instance, CustomerPaymentSource)
+        customer_payment_source_delete(customer_payment_source=instance)
+
+
+class CustomerPasswordResetView(StorefrontCreateThrottleMixin, ResourceViewSet):
+    """A storefront asks for a password reset by e-mail and completes it with the e-mailed
+    token; it never reads one (the id it was answered is enough to complete it)."""
+
+    resource_name = "customer_password_resets"
+    serializer_class = s.CustomerPasswordResetSerializer
+    policy = Policy(sales_channel=frozenset({"create", "update"}))
+    filterable = fields("customer_email", "reset_password_at")
+    sortable = fields("reset_password_at")
+    storefront_create_throttle = PasswordResetThrottle
+
+    def perform_create_service(self, data: dict[str, Any]) -> Model:
+        return customer_password_reset_request(email=str(data.get("customer_email") or ""))
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        reset = self.get_object()
+        assert isinstance(reset, CustomerPasswordReset)
+        serializer = self.get_serializer(reset, data=self.request_data(), partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        password = data.pop("customer_password", None)
+        token = data.pop("_reset_password_token", None)
+        if password is None or token is None:
+            missing = "customer_password" if password is None else "_reset_password_token"
+            raise ApiError(
+                "Send the new customer_password with the _reset_password_token.",
+                code="VALIDATION_ERROR",
+                status_code=422,
+                pointer=attribute(missing),
+            )
+        reset = customer_password_reset_complete(reset=reset, token=token, password=password)
+        return Response(self.get_serializer(self.reload(reset)).data)
 
 
 def owned_addresses(principal: Principal, *, writable: bool) -> Q:
@@ -216,6 +408,13 @@ class OrderView(ResourceViewSet):
         principal = self.principal
         if principal.is_integration:
             return
+        if not principal.is_customer:
+            for name in s.ORDER_WALLET_ATTRIBUTES:
+                if name in data:
+                    raise Forbidden(
+                        f"{name} needs the customer's own token (log in first).",
+                        pointer=attribute(name),
+                    )
         own = Customer.objects.filter(pk=principal.customer_id).first()
         if "customer" in data and (own is None or data["customer"] != own):
             raise Forbidden(
@@ -283,11 +482,17 @@ class OrderView(ResourceViewSet):
                 order = services.order_trigger(order=order, actor=self.actor, trigger=trigger)
         return Response(self.get_serializer(self.reload(order)).data)
 
-    computed_relationships = {"available_payment_methods": "payment_methods"}
+    computed_relationships = {
+        "available_payment_methods": "payment_methods",
+        "available_customer_payment_sources": "customer_payment_sources",
+    }
 
     def computed_related_ids(self, name: str, parent: Model) -> list[str]:
         assert isinstance(parent, Order)
-        return [m.pk for m in s.OrderSerializer().get_available_payment_methods(parent)]
+        serializer = s.OrderSerializer(context={"request": self.request})
+        if name == "available_customer_payment_sources":
+            return [e.pk for e in serializer.get_available_customer_payment_sources(parent)]
+        return [m.pk for m in serializer.get_available_payment_methods(parent)]
 
 
 class LineItemView(NestedListMixin, ResourceViewSet):

@@ -142,8 +142,18 @@ TRANSACTION_FIELDS = (
 )
 
 
+# The payment source of a transaction is one of the order's, whichever kind (served by the
+# orders API, which owns the order's payment sources).
+PAYMENT_SOURCE_TYPES = ("wire_transfers", "external_payments", "test_payments")
+TRANSACTION_RELATIONSHIPS = {
+    "order": Relationship("orders"),
+    "payment_source": Relationship("payment_sources", polymorphic=PAYMENT_SOURCE_TYPES),
+}
+
+
 class TransactionSerializer(ResourceSerializer):
     _reserved_field_names = {"meta", "results"}
+    relationships = TRANSACTION_RELATIONSHIPS
     type = serializers.CharField(read_only=True)
     status = serializers.CharField(read_only=True)
     succeeded = serializers.BooleanField(read_only=True)
@@ -187,7 +197,10 @@ class AuthorizationSerializer(TransactionSerializer):
 
 class CaptureSerializer(TransactionSerializer):
     computed_fields = CAPTURE_MONEY
-    relationships = {"reference_authorization": Relationship("authorizations")}
+    relationships = {
+        **TRANSACTION_RELATIONSHIPS,
+        "reference_authorization": Relationship("authorizations"),
+    }
     _refund = serializers.BooleanField(write_only=True, required=False)
     _refund_amount_cents = serializers.IntegerField(write_only=True, required=False, min_value=1)
 
@@ -203,14 +216,17 @@ class CaptureSerializer(TransactionSerializer):
 
 
 class VoidSerializer(TransactionSerializer):
-    relationships = {"reference_authorization": Relationship("authorizations")}
+    relationships = {
+        **TRANSACTION_RELATIONSHIPS,
+        "reference_authorization": Relationship("authorizations"),
+    }
 
     class Meta(TransactionSerializer.Meta):
         resource_name = "voids"
 
 
 class RefundSerializer(TransactionSerializer):
-    relationships = {"reference_capture": Relationship("captures")}
+    relationships = {**TRANSACTION_RELATIONSHIPS, "reference_capture": Relationship("captures")}
 
     class Meta(TransactionSerializer.Meta):
         resource_name = "refunds"
