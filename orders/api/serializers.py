@@ -46,6 +46,9 @@ ORDER_AMOUNTS = (
 
 
 class CustomerSerializer(ResourceSerializer):
+    # checked by the service (normalised, then unique case-insensitively: "has already been
+    # taken"), not by the model field's own validators
+    email = serializers.CharField(max_length=254)
     password = serializers.CharField(write_only=True, required=False, max_length=128)
     has_password = serializers.BooleanField(read_only=True)
     relationships = {
