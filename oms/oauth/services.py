@@ -302,6 +302,14 @@ def refresh_token_family_revoke(*, family: str) -> int:
     )
 
 
+def refresh_tokens_of_owner_revoke(*, owner: Owner) -> int:
+    """Revoke every refresh token of `owner` (a customer whose password was reset: a session
+    opened with the old password does not outlive it beyond its access token)."""
+    return RefreshToken.objects.filter(
+        owner_type=owner.type, owner_id=owner.id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
 def customer_authenticator() -> CustomerAuthenticator | None:
     """The customer check the password grant uses; none until customers exist (orders app)."""
     path = getattr(settings, "OMS_CUSTOMER_AUTHENTICATOR", "")

@@ -19,6 +19,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from oms.oauth.services import Owner, refresh_tokens_of_owner_revoke
 from oms.services import resource_save
 from orders.errors import ResetPasswordTokenInvalid, attribute
 from orders.models import Customer, CustomerPasswordReset
@@ -90,9 +91,13 @@ def customer_password_reset_complete(
                 "The reset token is wrong, used already or expired: ask for a new one.",
                 pointer=attribute("_reset_password_token"),
             )
-        Customer.objects.filter(pk=locked.customer_id).update(
+        customer_id = locked.customer_id
+        assert customer_id is not None  # checked above
+        Customer.objects.filter(pk=customer_id).update(
             password_hash=make_password(password), updated_at=timezone.now()
         )
         locked.reset_password_at = timezone.now()
         locked.save(update_fields=["reset_password_at", "updated_at"])
+        # sessions opened with the old password end with their access tokens
+        refresh_tokens_of_owner_revoke(owner=Owner(type="Customer", id=customer_id))
     return locked

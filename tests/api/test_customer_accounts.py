@@ -15,6 +15,7 @@ from django.core import mail
 from django.db import transaction
 from django.utils import timezone
 
+from oms.oauth.models import RefreshToken
 from oms.ratelimit import rate_limit_hit
 from orders.models import Customer, CustomerAddress, CustomerPasswordReset, CustomerPaymentSource
 from orders.services.customers import customer_authenticate
@@ -216,8 +217,18 @@ def test_a_password_reset_mails_a_single_use_token(w, django_capture_on_commit_c
     assert _error(wrong)["code"] == "RESET_PASSWORD_TOKEN_INVALID"
     assert _error(wrong)["source"]["pointer"] == "/data/attributes/_reset_password_token"
 
+    session = RefreshToken.objects.create(
+        token_hash="0" * 64,
+        family="f",
+        application=factories.ApplicationFactory.create(),
+        owner_type="Customer",
+        owner_id=w.world.ada.pk,
+        expires_at=timezone.now() + timedelta(days=1),
+    )
     done = _reset(api, reset_id, token)
     assert done.status_code == 200, done.doc
+    session.refresh_from_db()
+    assert session.revoked_at is not None  # the old password's sessions end
     assert done.doc["data"]["attributes"]["reset_password_at"]
     assert customer_authenticate(
         application=None, markets=[], username="ada@example.com", password="a new password"
