@@ -247,6 +247,26 @@ OMS_SIGNUP_RATE_PER_IP = os.environ.get("OMS_SIGNUP_RATE_PER_IP", "20/hour")
 OMS_PASSWORD_RESET_TTL_SECONDS = int(os.environ.get("OMS_PASSWORD_RESET_TTL_SECONDS", "3600"))
 OMS_PASSWORD_RESET_URL = os.environ.get("OMS_PASSWORD_RESET_URL", "")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@localhost")
+# The mailer of those e-mails (Django's MAILERS): SMTP to OMS_SMTP_HOST:OMS_SMTP_PORT unless
+# OMS_MAIL_BACKEND names another backend (e.g. django.core.mail.backends.console.EmailBackend).
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "OMS_MAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"
+        ),
+        "OPTIONS": {
+            name: value
+            for name, value in (
+                ("host", os.environ.get("OMS_SMTP_HOST", "")),
+                ("port", int(os.environ.get("OMS_SMTP_PORT", "0")) or None),
+                ("username", os.environ.get("OMS_SMTP_USERNAME", "")),
+                ("password", os.environ.get("OMS_SMTP_PASSWORD", "")),
+                ("use_tls", os.environ.get("OMS_SMTP_USE_TLS", "") == "1" or None),
+            )
+            if value
+        },
+    }
+}
 # --- end oauth -----------------------------------------------------------------------------
 
 # A request holding an Idempotency-Key (claimed, not finished) for longer than this many

@@ -66,7 +66,6 @@ def _reset_email_send(*, reset: CustomerPasswordReset, token: str) -> None:
         body,
         settings.DEFAULT_FROM_EMAIL,
         [reset.customer_email],
-        fail_silently=False,
     )
 
 

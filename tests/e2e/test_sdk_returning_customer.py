@@ -91,8 +91,12 @@ def test_the_commerce_layer_sdk_serves_a_returning_customer(
     tmp_path: Path,
     settings: Any,
 ) -> None:
-    settings.EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    settings.EMAIL_FILE_PATH = str(tmp_path)
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(tmp_path)},
+        }
+    }
     settings.OMS_SIGNUP_RATE_PER_IP = "20/min"
 
     organization = factories.OrganizationFactory.create()
