@@ -34,6 +34,14 @@ def active_reservations_q(now: datetime | None = None) -> Q:
     )
 
 
+def expired_reservations(now: datetime | None = None) -> QuerySet[StockReservation]:
+    """Draft reservations past `expires_at`: they hold nothing any more (see
+    `active_reservations_q`), they only wait to be deleted."""
+    return StockReservation.objects.filter(
+        status=StockReservation.Status.DRAFT, expires_at__lte=now or timezone.now()
+    )
+
+
 def inventory_stock_locations(*, inventory_model: InventoryModel) -> list[InventoryStockLocation]:
     """The model's locations in priority order, cut to `stock_locations_cutoff` (the most it
     uses for inventory computation)."""

@@ -58,6 +58,7 @@ from fulfillment.models import (
     StockReservation,
 )
 from fulfillment.selectors import (
+    expired_reservations,
     inventory_stock_locations,
     reserved_quantities,
     shipping_methods_available,
@@ -561,6 +562,37 @@ def stock_release(*, order: Order, actor: Actor) -> int:
             )
         )
         return units
+
+
+def stock_reservations_expired_delete(*, order_id: str | None, now: datetime, actor: Actor) -> int:
+    """Delete the expired draft reservations of one order (`None`: those of no order). They
+    no longer count as reserved; deleting them only tidies up. The order is locked first, as
+    by every stock writer, so a reservation renewed meanwhile (`_reserve_stock` sent again)
+    is seen renewed and kept. Returns how many reservations went."""
+    with transaction.atomic():
+        if order_id is not None:
+            locks.order_lock(order_id)
+        expired = expired_reservations(now).filter(order_id=order_id)
+        locks.stock_items_lock(expired.values_list("stock_item_id", flat=True))
+        gone = [
+            reservation
+            for reservation in locks.stock_reservations_lock(
+                pk__in=list(expired.values_list("pk", flat=True))
+            )
+            if not reservation.is_active(now)
+        ]
+        StockReservation.objects.filter(pk__in=[r.pk for r in gone]).delete()
+        if gone:
+            transaction.on_commit(
+                partial(
+                    stock_changed_notice,
+                    what="released (expired draft)",
+                    order_id=order_id or "-",
+                    units=sum(r.quantity for r in gone),
+                    actor=actor,
+                )
+            )
+    return len(gone)
 
 
 def _decrement(reservations: list[StockReservation]) -> int:

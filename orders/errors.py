@@ -197,3 +197,10 @@ class PaymentSourceNotReusable(DomainError):
     """A wallet entry whose payment source type cannot be charged again."""
 
     code = "PAYMENT_SOURCE_NOT_REUSABLE"
+
+
+class OrderNotAbandoned(DomainError):
+    """A cart cancelled as abandoned was touched (or moved on) since it was found idle."""
+
+    code = "ORDER_NOT_ABANDONED"
+    status = 409

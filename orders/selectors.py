@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from markets.models import Address, Price, Sku
 from oms.money import format_money
 from orders.models import LineItem, Order
+from payments.models import Transaction
 
 
 def orders_with_details() -> QuerySet[Order]:
@@ -17,6 +19,44 @@ def orders_with_details() -> QuerySet[Order]:
     return Order.objects.select_related(
         "market", "customer", "shipping_address", "billing_address"
     ).prefetch_related("line_items", "events")
+
+
+def drafts_to_purge(*, cutoff: datetime) -> QuerySet[Order]:
+    """Draft carts without a customer not updated since `cutoff` (spec 2.1)."""
+    return Order.objects.filter(
+        status=Order.Status.DRAFT, customer__isnull=True, updated_at__lt=cutoff
+    ).order_by("pk")
+
+
+def abandoned_carts(*, cutoff: datetime) -> QuerySet[Order]:
+    """Pending carts nobody touched since `cutoff`."""
+    return Order.objects.filter(status=Order.Status.PENDING, updated_at__lt=cutoff).order_by("pk")
+
+
+def orders_to_auto_capture(*, authorized_before: datetime) -> QuerySet[Order]:
+    """Approved orders nothing of which is captured yet, with a succeeded authorization made
+    before `authorized_before` that still has a balance to capture."""
+    return (
+        Order.objects.filter(
+            status=Order.Status.APPROVED,
+            payment_status__in=[
+                Order.PaymentStatus.AUTHORIZED,
+                Order.PaymentStatus.PARTIALLY_AUTHORIZED,
+            ],
+        )
+        .filter(
+            Exists(
+                Transaction.objects.filter(
+                    order_id=OuterRef("pk"),
+                    type=Transaction.Type.AUTHORIZATIONS,
+                    status=Transaction.Status.SUCCEEDED,
+                    created_at__lt=authorized_before,
+                    amount_cents__gt=F("capture_amount_cents") + F("void_amount_cents"),
+                )
+            )
+        )
+        .order_by("pk")
+    )
 
 
 def orders_default_list() -> QuerySet[Order]:

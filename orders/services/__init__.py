@@ -53,6 +53,7 @@ from orders.services.money import (
 )
 from orders.services.orders import (
     order_create,
+    order_draft_purge,
     order_drafts_purge,
     order_note_add,
     order_refresh,
@@ -121,6 +122,7 @@ __all__ = [
     "order_capture",
     "order_capture_refund",
     "order_create",
+    "order_draft_purge",
     "order_drafts_purge",
     "order_fulfill",
     "order_note_add",

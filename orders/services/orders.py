@@ -4,7 +4,7 @@ totals, and the automatic draft ↔ pending moves."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -28,7 +28,7 @@ from orders.errors import (
 from orders.events import order_change_event, order_event_record
 from orders.locks import order_lock
 from orders.models import Customer, LineItem, Order, OrderEvent
-from orders.selectors import address_is_referenced
+from orders.selectors import address_is_referenced, drafts_to_purge
 from orders.services.addresses import address_clone
 from orders.services.customers import customer_find_or_create
 from orders.services.pipeline import order_recompute
@@ -347,24 +347,25 @@ def order_drafts_purge(*, older_than: timedelta = DRAFT_RETENTION) -> int:
     """Delete draft orders without a customer not updated for `older_than` (spec 2.1: two
     months). Returns how many went. Placed orders are never deleted: only drafts match."""
     cutoff = timezone.now() - older_than
-    deleted = 0
-    stale = Order.objects.filter(
-        status=Order.Status.DRAFT, customer__isnull=True, updated_at__lt=cutoff
-    ).values_list("pk", flat=True)
-    for order_id in list(stale.iterator()):
-        with transaction.atomic():
-            # Re-checked under the lock: a cart touched since the query is kept.
-            locked = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
-            if (
-                locked is None
-                or locked.status != Order.Status.DRAFT
-                or locked.customer_id is not None
-                or locked.updated_at >= cutoff
-            ):
-                continue
-            locked.delete()
-            deleted += 1
-    return deleted
+    stale = drafts_to_purge(cutoff=cutoff).values_list("pk", flat=True)
+    return sum(order_draft_purge(order_id=pk, cutoff=cutoff) for pk in list(stale.iterator()))
+
+
+def order_draft_purge(*, order_id: str, cutoff: datetime) -> bool:
+    """Delete one draft without a customer not updated since `cutoff`; False (and nothing
+    done) when it no longer is one."""
+    with transaction.atomic():
+        # Re-checked under the lock: a cart touched since the query is kept.
+        locked = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+        if (
+            locked is None
+            or locked.status != Order.Status.DRAFT
+            or locked.customer_id is not None
+            or locked.updated_at >= cutoff
+        ):
+            return False
+        locked.delete()
+        return True
 
 
 NOTE_MAX_LENGTH = 500

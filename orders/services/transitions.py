@@ -14,6 +14,8 @@ happen under the lock again.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -28,6 +30,7 @@ from fulfillment.services import (
 )
 from oms.actors import Actor
 from orders.errors import (
+    OrderNotAbandoned,
     OrderNotFulfillable,
     OrderPaymentCaptured,
     OrderTotalExceedsPlaceTotal,
@@ -141,14 +144,31 @@ def _order_cancelled(locked: Order, *, actor: Actor, trigger: str) -> None:
     order_topic_publish_on_commit(order=locked, topic="orders.cancel")
 
 
-def order_cancel(*, order: Order, actor: Actor) -> Order:
+def _require_abandoned(locked: Order, idle_since: datetime | None) -> None:
+    """With `idle_since` (the abandoned-carts command): only a pending cart untouched since
+    then is cancelled; one the customer came back to meanwhile is left alone."""
+    if idle_since is None:
+        return
+    if locked.status != Order.Status.PENDING or locked.updated_at >= idle_since:
+        raise OrderNotAbandoned(
+            f"Order #{locked.number} is {locked.status}, updated at "
+            f"{locked.updated_at.isoformat()}: not an abandoned cart any more.",
+            pointer=attribute("_cancel"),
+        )
+
+
+def order_cancel(*, order: Order, actor: Actor, idle_since: datetime | None = None) -> Order:
     """`_cancel`: an abandoned cart (pending), or a placed order — its authorizations voided,
     its stock released, its shipments cancelled. Refused once money was captured (it must be
     refunded instead). The voids are reserved under the order lock together with the guard,
     so a capture racing the cancel either comes first (and the cancel is refused) or finds
-    nothing left to capture. If a void is declined the order stays placed."""
+    nothing left to capture. If a void is declined the order stays placed.
+
+    `idle_since`: cancel only a pending cart not updated since then (`OrderNotAbandoned`
+    otherwise), checked on the locked order that is cancelled."""
 
     def reserve(locked: Order) -> list:
+        _require_abandoned(locked, idle_since)
         if locked.status not in (Order.Status.PENDING, Order.Status.PLACED):
             raise transition_refused(number=locked.number, status=locked.status, trigger="_cancel")
         if locked.status == Order.Status.PENDING:
@@ -164,6 +184,7 @@ def order_cancel(*, order: Order, actor: Actor) -> Order:
         return order_voids_reserve(locked)
 
     def settled(locked: Order, voids: list[Transaction]) -> None:
+        _require_abandoned(locked, idle_since)  # (a cart moves no money: nothing to record)
         if locked.status not in (Order.Status.PENDING, Order.Status.PLACED):
             return
         if any(not void.succeeded for void in voids) or _payment_in_flight(locked):
