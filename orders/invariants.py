@@ -1,19 +1,32 @@
-"""The invariants of money and stock (spec 2.3, 4, 5), checked over the database.
+"""The invariants of money, totals and stock (spec 2.3, 3, 4, 5), checked over the database.
 
 `invariant_violations` answers one line per broken invariant, an empty list when everything
-holds. The tests run it at the end of every concurrency, fault and whole-lifecycle test; an
-ops command (`check_integrity`, its own issue) will run the same code over a live database.
+holds. The tests run it at the end of every concurrency, fault and whole-lifecycle test;
+`manage.py check_integrity` runs the same code over a live database. What is checked:
+
+- every placed order's `payment_status` equals its derivation from the transactions (2.3);
+- a cancelled order holds no captured money that was not refunded; nothing captures more than
+  the order's total; at most one live authorization per order;
+- balances: captured ≤ authorized per authorization, refunded ≤ captured per capture,
+  captured + voided ≤ authorized, no negative amount, and each running balance
+  (`capture_amount_cents`, `void_amount_cents`, `refund_amount_cents`) equals the sum of its
+  succeeded and in-flight children;
+- totals add up: every order's stored totals (and each line's amounts) are what the one
+  totals function computes from its lines (3);
+- stock: 0 ≤ active reserved ≤ quantity for every stock item, no reservation below 1 (5).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from django.db.models import F, Q, Sum
+from django.utils import timezone
 
 from fulfillment.models import StockItem, StockReservation
 from orders.models import Order
 from orders.services.statuses import order_payment_status_of
+from orders.totals import Totals, order_totals_compute
 from payments.models import Transaction
 from payments.selectors import order_payment_totals
 
@@ -27,15 +40,51 @@ CHECKED_STATUSES = (
 )
 
 
-def invariant_violations(*, order_ids: Iterable[str] | None = None) -> list[str]:
-    orders = Order.objects.filter(status__in=CHECKED_STATUSES)
+CHUNK_SIZE = 500
+# Wraps the orders as they are checked, given their count (the command's progress bar).
+Progress = Callable[[Iterator[Order], int], Iterable[Order]]
+
+
+def invariant_violations(
+    *, order_ids: Iterable[str] | None = None, progress: Progress | None = None
+) -> list[str]:
+    """Every broken invariant of the orders `order_ids` (default: all) and of all stock."""
+    orders = Order.objects.all()
     if order_ids is not None:
         orders = orders.filter(pk__in=list(order_ids))
+    rows = (
+        orders.order_by("pk")
+        .select_related("payment_method")
+        .prefetch_related("line_items")
+        .iterator(chunk_size=CHUNK_SIZE)
+    )
+    checked = progress(rows, orders.count()) if progress is not None else rows
     problems: list[str] = []
-    for order in orders.select_related("payment_method").iterator():
-        problems.extend(_order_violations(order))
+    for order in checked:
+        problems.extend(_totals_violations(order))
+        if order.status in CHECKED_STATUSES:
+            problems.extend(_order_violations(order))
     problems.extend(_transaction_violations(order_ids))
     problems.extend(_stock_violations())
+    return problems
+
+
+def _totals_violations(order: Order) -> list[str]:
+    """The stored totals against the one totals function over the order's stored lines."""
+    lines = list(order.line_items.all())
+    computed: Totals = order_totals_compute(order, lines)
+    problems = [
+        f"order #{order.number}: {name} {getattr(order, name)}, its lines add up to {value}"
+        for name, value in computed.order_values().items()
+        if getattr(order, name) != value
+    ]
+    for line, amounts in zip(lines, computed.lines, strict=True):
+        for name in ("total_amount_cents", "discount_cents", "tax_amount_cents"):
+            if getattr(line, name) != getattr(amounts, name):
+                problems.append(
+                    f"order #{order.number}: line {line.pk} {name} {getattr(line, name)}, "
+                    f"computed {getattr(amounts, name)}"
+                )
     return problems
 
 
@@ -67,6 +116,7 @@ def _transaction_violations(order_ids: Iterable[str] | None) -> list[str]:
     if order_ids is not None:
         transactions = transactions.filter(order_id__in=list(order_ids))
     succeeded = Q(status=Status.SUCCEEDED)
+    held = [Status.SUCCEEDED, Status.PENDING]  # what a running balance counts
     authorizations = transactions.filter(type=Type.AUTHORIZATIONS).annotate(
         captured=Sum(
             "authorization_children__amount_cents",
@@ -75,8 +125,32 @@ def _transaction_violations(order_ids: Iterable[str] | None) -> list[str]:
                 authorization_children__type=Type.CAPTURES,
             ),
         ),
+        captures_held=Sum(
+            "authorization_children__amount_cents",
+            filter=Q(
+                authorization_children__status__in=held,
+                authorization_children__type=Type.CAPTURES,
+            ),
+        ),
+        voids_held=Sum(
+            "authorization_children__amount_cents",
+            filter=Q(
+                authorization_children__status__in=held,
+                authorization_children__type=Type.VOIDS,
+            ),
+        ),
     )
     for authorization in authorizations:
+        if authorization.capture_amount_cents != (authorization.captures_held or 0):
+            problems.append(
+                f"{authorization.number}: capture balance {authorization.capture_amount_cents}, "
+                f"its captures add up to {authorization.captures_held or 0}"
+            )
+        if authorization.void_amount_cents != (authorization.voids_held or 0):
+            problems.append(
+                f"{authorization.number}: void balance {authorization.void_amount_cents}, "
+                f"its voids add up to {authorization.voids_held or 0}"
+            )
         if (authorization.captured or 0) > authorization.amount_cents:
             problems.append(
                 f"{authorization.number}: captured {authorization.captured} of "
@@ -93,8 +167,17 @@ def _transaction_violations(order_ids: Iterable[str] | None) -> list[str]:
             "capture_children__amount_cents",
             filter=Q(capture_children__status=Status.SUCCEEDED),
         ),
+        refunds_held=Sum(
+            "capture_children__amount_cents",
+            filter=Q(capture_children__status__in=held),
+        ),
     )
     for capture in captures:
+        if capture.refund_amount_cents != (capture.refunds_held or 0):
+            problems.append(
+                f"{capture.number}: refund balance {capture.refund_amount_cents}, "
+                f"its refunds add up to {capture.refunds_held or 0}"
+            )
         if (capture.refunded or 0) > capture.amount_cents:
             problems.append(
                 f"{capture.number}: refunded {capture.refunded} of {capture.amount_cents}"
@@ -106,14 +189,21 @@ def _transaction_violations(order_ids: Iterable[str] | None) -> list[str]:
 
 def _stock_violations() -> list[str]:
     problems: list[str] = []
+    # Only active reservations hold stock: an expired draft waits to be deleted, and the units
+    # it held may be sold again meanwhile.
+    now = timezone.now()
+    active = Q(stock_reservations__status=StockReservation.Status.PENDING) | Q(
+        stock_reservations__status=StockReservation.Status.DRAFT,
+        stock_reservations__expires_at__gt=now,
+    )
     reserved = (
-        StockItem.objects.annotate(reserved=Sum("stock_reservations__quantity"))
+        StockItem.objects.annotate(reserved=Sum("stock_reservations__quantity", filter=active))
         .filter(Q(quantity__lt=0) | Q(reserved__gt=F("quantity")))
         .values_list("pk", "quantity", "reserved")
     )
     problems.extend(
         f"stock item {pk}: quantity {quantity}, reserved {held}" for pk, quantity, held in reserved
     )
-    if StockReservation.objects.filter(quantity__lt=0).exists():
-        problems.append("a stock reservation holds a negative quantity")
+    if StockReservation.objects.filter(quantity__lt=1).exists():
+        problems.append("a stock reservation holds less than one unit")
     return problems
