@@ -32,6 +32,20 @@ def progress[T](
     )
 
 
+def counter(*, desc: str, stream: Any, verbosity: int = 1) -> tqdm[Any]:
+    """A progress counter with no known total (`.update(n)` as work is done; close it)."""
+    target = stream._out if isinstance(stream, OutputWrapper) else stream
+    return tqdm(
+        total=None,
+        desc=desc,
+        file=target,
+        unit=" orders",
+        leave=False,
+        dynamic_ncols=True,
+        disable=True if verbosity < 1 else None,
+    )
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one line, for a summary or a CommandError (database errors often
     span several lines)."""

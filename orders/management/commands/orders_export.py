@@ -1,6 +1,11 @@
-"""Export orders as CSV, streamed: memory stays flat whether there are a hundred or a million.
+"""Export orders as CSV or JSON lines, streamed: memory stays flat whether there are a
+hundred or a million.
 
-    manage.py orders_export [--output FILE] [--market CODE] [--status STATUS] [--since DATE]
+    manage.py orders_export [--output FILE] [--format csv|jsonl] [--market CODE]
+                            [--status STATUS] [--since DATE] [--until DATE]
+
+CSV has one row of COLUMNS per order; JSON lines one object per order with the same keys and
+its `line_items` (LINE_COLUMNS), read CHUNK_SIZE orders at a time (one query per chunk).
 
 Rows are read through a server-side cursor (`.iterator(chunk_size=...)` over `values_list`,
 inside one transaction so PostgreSQL does not materialise the cursor for WITH HOLD), in order
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,7 +32,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from markets.models import Market
-from orders.models import Order
+from oms.commands import counter
+from orders.models import LineItem, Order
 
 # The one documented column set (README: "Exporting orders"); amounts in minor units.
 COLUMNS = (
@@ -50,6 +57,17 @@ COLUMNS = (
     "total_amount_cents",
     "total_amount_with_taxes_cents",
 )
+LINE_COLUMNS = (
+    "item_type",
+    "sku_code",
+    "name",
+    "quantity",
+    "unit_amount_cents",
+    "total_amount_cents",
+    "discount_cents",
+    "tax_amount_cents",
+)
+FORMATS = ("csv", "jsonl")
 TIMESTAMPS = ("created_at", "placed_at", "approved_at", "cancelled_at")
 MARKET_POSITION = COLUMNS.index("market")
 TIMESTAMP_POSITIONS = tuple(COLUMNS.index(name) for name in TIMESTAMPS)
@@ -87,7 +105,7 @@ def export_database() -> str:
     return alias or DEFAULT_DB_ALIAS
 
 
-def since_parse(raw: str) -> datetime:
+def since_parse(raw: str, *, option: str = "--since") -> datetime:
     """A date (midnight UTC) or an ISO datetime (UTC when it names no offset)."""
     try:
         moment = parse_datetime(raw)
@@ -97,14 +115,19 @@ def since_parse(raw: str) -> datetime:
     except ValueError:
         moment = None
     if moment is None:
-        raise CommandError(f"--since {raw!r} is not a date (YYYY-MM-DD) or an ISO datetime")
+        raise CommandError(f"{option} {raw!r} is not a date (YYYY-MM-DD) or an ISO datetime")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, UTC)
     return moment
 
 
 def orders_to_export(
-    *, using: str, market: str | None, status: str | None, since: str | None
+    *,
+    using: str,
+    market: str | None,
+    status: str | None,
+    since: str | None,
+    until: str | None = None,
 ) -> tuple[QuerySet[Order], dict[str, str]]:
     """The filtered orders and the code of every market by id; bad filters raise CommandError."""
     markets = dict(Market.objects.using(using).values_list("id", "code"))
@@ -120,8 +143,14 @@ def orders_to_export(
                 f"--status {status!r} is not one of {', '.join(Order.Status.values)}"
             )
         orders = orders.filter(status=status)
-    if since is not None:
-        orders = orders.filter(created_at__gte=since_parse(since))
+    start = since_parse(since) if since is not None else None
+    end = since_parse(until, option="--until") if until is not None else None
+    if start is not None and end is not None and end <= start:
+        raise CommandError(f"--until {until!r} is not after --since {since!r}")
+    if start is not None:
+        orders = orders.filter(created_at__gte=start)
+    if end is not None:
+        orders = orders.filter(created_at__lt=end)
     return orders, markets
 
 
@@ -150,11 +179,54 @@ def csv_chunks(
     yield buffer.getvalue(), written
 
 
+def jsonl_chunks(
+    rows: Iterator[tuple[Any, ...]], markets: dict[str, str], *, using: str
+) -> Iterator[tuple[str, int]]:
+    """JSON lines, CHUNK_SIZE orders at a time, each with its line items (read for the whole
+    chunk in one query), with the number of orders written so far."""
+    id_position = COLUMNS.index("id")
+    written = 0
+    chunk: list[tuple[Any, ...]] = []
+
+    def flush() -> str:
+        ids = [row[id_position] for row in chunk]
+        lines: dict[str, list[dict[str, Any]]] = {pk: [] for pk in ids}
+        for order_id, *values in (
+            LineItem.objects.using(using)
+            .filter(order_id__in=ids)
+            .order_by("order_id", "created_at", "pk")
+            .values_list("order_id", *LINE_COLUMNS)
+        ):
+            lines[order_id].append(dict(zip(LINE_COLUMNS, values, strict=True)))
+        out = []
+        for row in chunk:
+            values = list(row)
+            values[MARKET_POSITION] = markets.get(values[MARKET_POSITION], "")
+            for position in TIMESTAMP_POSITIONS:
+                if isinstance(values[position], datetime):
+                    values[position] = values[position].isoformat()
+            document = dict(zip(COLUMNS, values, strict=True))
+            document["line_items"] = lines[row[id_position]]
+            out.append(json.dumps(document, ensure_ascii=False, default=str) + "\n")
+        chunk.clear()
+        return "".join(out)
+
+    for row in rows:
+        chunk.append(row)
+        written += 1
+        if len(chunk) == CHUNK_SIZE:
+            yield flush(), written
+    yield flush() if chunk else "", written
+
+
 class Command(BaseCommand):
     help = (
-        "Export orders as CSV (to stdout or --output), streamed in order number order: "
+        "Export orders as CSV or JSON lines (to stdout or --output), streamed in order number "
+        "order: "
         + ", ".join(COLUMNS)
-        + "."
+        + "; JSON lines add each order's line_items ("
+        + ", ".join(LINE_COLUMNS)
+        + ")."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -162,7 +234,13 @@ class Command(BaseCommand):
         parser.add_argument("--market", metavar="CODE", help="Only this market's orders.")
         parser.add_argument("--status", metavar="STATUS", help="Only orders in this status.")
         parser.add_argument(
+            "--format", choices=FORMATS, default="csv", help="csv (default) or jsonl."
+        )
+        parser.add_argument(
             "--since", metavar="DATE", help="Only orders created at or after (UTC)."
+        )
+        parser.add_argument(
+            "--until", metavar="DATE", help="Only orders created before (UTC), after --since."
         )
         parser.add_argument("--database", metavar="ALIAS", help="Read from this database alias.")
 
@@ -176,6 +254,7 @@ class Command(BaseCommand):
             market=options["market"],
             status=options["status"],
             since=options["since"],
+            until=options["until"],
         )
         path = options["output"]
         try:
@@ -192,10 +271,19 @@ class Command(BaseCommand):
             # PostgreSQL copy the whole result before the first row).
             with transaction.atomic(using=using):
                 rows = export_values(orders).iterator(chunk_size=CHUNK_SIZE)
-                for text, written in csv_chunks(rows, markets):
-                    if text:  # (stdout's wrapper would write a newline for nothing)
-                        output.write(text)
-                    count = written
+                chunks = (
+                    jsonl_chunks(rows, markets, using=using)
+                    if options["format"] == "jsonl"
+                    else csv_chunks(rows, markets)
+                )
+                with counter(
+                    desc="exporting", stream=self.stderr, verbosity=options["verbosity"]
+                ) as shown:
+                    for text, written in chunks:
+                        if text:  # (stdout's wrapper would write a newline for nothing)
+                            output.write(text)
+                        shown.update(written - count)
+                        count = written
         finally:
             if path:
                 output.close()
