@@ -448,7 +448,8 @@ def _row_write(row: CatalogRow, counts: ImportCounts) -> None:
         price = Price.objects.filter(sku=sku, price_list=row.market.price_list).first()
         price = price or Price(sku=sku, price_list=row.market.price_list)
         price.amount_cents = amount
-        price.compare_at_amount_cents = compare_at
+        if compare_at is not None:  # an empty cell leaves it as it is, like every column
+            price.compare_at_amount_cents = compare_at
         resource_save(price)
         counts.prices += 1
     if row.stock is not None:
