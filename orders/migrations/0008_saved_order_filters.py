@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0006_staff_roles'),
+        ('orders', '0007_customer_accounts'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
