@@ -172,17 +172,23 @@ def order_row(
     customer_email: str = "",
     shipping_address: Any = None,
     billing_address: Any = None,
+    line_cents: int = 0,
 ) -> Order:
     """An order row in `status` without walking the lifecycle, for tests of the payments and
     fulfillment apps that need an order to hang their rows on and must not trigger placement
-    (which would authorize payments and reserve stock itself). Created by `order_create`;
-    the status and its timestamps are then set directly, which only test set-up may do."""
+    (which would authorize payments and reserve stock itself). Created by `order_create`,
+    with one SKU line of `line_cents` (if any) added while it is a cart, so its stored totals
+    are the ones its lines add up to; the status and its timestamps are then set directly,
+    which only test set-up may do."""
     from django.utils import timezone
 
     data: dict[str, Any] = {}
     if customer_email:
         data["customer_email"] = customer_email
     order = OrderFactory.create(market=market or catalog.MarketFactory.create(), **data)
+    if line_cents:
+        line_row(order=order, sku=catalog.SkuFactory.create(), unit_amount_cents=line_cents)
+        order = Order.objects.get(pk=order.pk)
     now = timezone.now()
     fields: dict[str, Any] = {"status": status}
     if shipping_address is not None:

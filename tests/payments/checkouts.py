@@ -39,14 +39,7 @@ def make_checkout(
 ) -> Checkout:
     """A placed order whose total is `total_cents` (what its payment status is measured
     against, and what its captures may never exceed)."""
-    order = factories.OrderFactory.create()
-    Order.objects.filter(pk=order.pk).update(
-        subtotal_amount_cents=total_cents,
-        total_amount_cents=total_cents,
-        total_amount_with_taxes_cents=total_cents,
-        place_total_amount_cents=total_cents,
-    )
-    order.refresh_from_db()
+    order = factories.OrderFactory.create(total_cents=total_cents)
     gateway = method_fields.pop("payment_gateway", None) or factories.PaymentGatewayFactory.create()
     method = factories.PaymentMethodFactory.create(
         market=order.market, payment_gateway=gateway, **method_fields
