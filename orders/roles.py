@@ -1,5 +1,6 @@
 """The staff roles of the back office (issue 9): one group each, made by the migration
-`orders/0006_staff_roles` and kept by `staff_roles_sync`. Give a user a role, not permissions
+`orders/0006_staff_roles` (and again by `0009_staff_roles_again` for the models added
+since) and kept by `staff_roles_sync`. Give a user a role, not permissions
 one by one. A role sees only its pages and buttons; the admin's action views refuse (403)
 what it lacks even when the URL is typed by hand."""
 
@@ -28,6 +29,9 @@ ROLES: dict[str, list[str]] = {
         "orders.view_customeraddress",
         "orders.add_customeraddress",
         "orders.change_customeraddress",
+        "orders.delete_customeraddress",
+        "orders.view_customerpaymentsource",
+        "orders.delete_customerpaymentsource",
         "payments.view_transaction",
         "fulfillment.view_shipment",
         "fulfillment.view_parcel",

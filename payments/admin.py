@@ -17,12 +17,14 @@ from django.http import HttpRequest
 from unfold.admin import ModelAdmin
 
 from oms.admin import ServiceModelAdmin
+from oms.money import format_money
 from payments import services
 from payments.models import (
     ExternalPayment,
     PaymentGateway,
     PaymentMethod,
     TestPayment,
+    Transaction,
     WireTransfer,
 )
 
@@ -144,7 +146,15 @@ class TransactionAdmin(ReadOnlyAdmin):
     list_filter = ("type", "status", "payment_method_type", "error_code")
     search_fields = ("number", "gateway_transaction_id", "token", "order__number")
     list_select_related = ("order",)
-    readonly_fields = ("formatted_amount", "capture_balance_cents", "refund_balance_cents")
+    readonly_fields = ("formatted_amount", "left_to_capture", "left_to_refund")
+
+    @admin.display(description="Left to capture")
+    def left_to_capture(self, txn: Transaction) -> str:
+        return format_money(txn.capture_balance_cents, txn.currency_code)
+
+    @admin.display(description="Left to refund")
+    def left_to_refund(self, txn: Transaction) -> str:
+        return format_money(txn.refund_balance_cents, txn.currency_code)
 
 
 @admin.register(WireTransfer)

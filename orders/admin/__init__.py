@@ -18,7 +18,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
-from django.forms import ModelForm
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
@@ -28,17 +28,53 @@ from oms.admin import ServiceModelAdmin
 from oms.errors import DomainError
 from orders import services
 from orders.admin import orders as orders_admin  # noqa: F401  (registers the order pages)
+from orders.admin.actions import InputRefused, amount_cents_of
 from orders.admin.base import ReadOnlyInline, actor_of
-from orders.models import Customer, CustomerAddress
+from orders.models import Customer, CustomerAddress, CustomerPaymentSource
 from orders.selectors import customer_order_totals, customer_recent_orders
 from orders.services.checkout import ORDER_SHIPMENT_TRIGGERS
+from orders.services.wallet import customer_payment_source_delete
 from payments.admin import TransactionAdmin
 from payments.models import Transaction
 
 
 class CustomerAddressInline(ReadOnlyInline):
+    """The customer's address book: read only, an entry removable (through
+    `customer_address_delete`) by a role that may delete addresses."""
+
     model = CustomerAddress
     fields = readonly_fields = ("address", "created_at")
+    verbose_name_plural = "Address book"
+    can_delete = True
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("orders.delete_customeraddress")
+
+
+class CustomerWalletInline(ReadOnlyInline):
+    """The customer's wallet: what each saved payment source pays with and the end of its
+    gateway token (never the whole token, never a card number); an entry removable (through
+    `customer_payment_source_delete`) by a role that may delete wallet entries."""
+
+    model = CustomerPaymentSource
+    fields = readonly_fields = ("label", "payment_method", "payment_source_type", "token_end")
+    verbose_name = "saved payment source"
+    verbose_name_plural = "Wallet"
+    can_delete = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CustomerPaymentSource]:
+        return super().get_queryset(request).select_related("payment_method")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("orders.delete_customerpaymentsource")
+
+    @admin.display(description="Name")
+    def label(self, source: CustomerPaymentSource) -> str:
+        return source.name or "—"
+
+    @admin.display(description="Token")
+    def token_end(self, source: CustomerPaymentSource) -> str:
+        return f"…{source.payment_source_token[-4:]}"
 
 
 @admin.register(Customer)
@@ -48,7 +84,7 @@ class CustomerAdmin(ServiceModelAdmin):
     search_fields = ("email", "reference")
     readonly_fields = ("id", "status", "total_orders_count", "created_at", "updated_at")
     list_select_related = ("customer_group",)
-    inlines = (CustomerAddressInline,)
+    inlines = (CustomerAddressInline, CustomerWalletInline)
     change_form_after_template = "admin/orders/customer/customer_orders.html"
 
     def change_view(
@@ -71,34 +107,40 @@ class CustomerAdmin(ServiceModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         services.customer_save(customer=obj)
 
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        # the inlines only remove entries: each through its service
+        formset.save(commit=False)
+        for entry in formset.deleted_objects:
+            if isinstance(entry, CustomerPaymentSource):
+                customer_payment_source_delete(customer_payment_source=entry)
+            elif isinstance(entry, CustomerAddress):
+                services.customer_address_delete(customer_address=entry)
+
 
 class AmountActionForm(ActionForm):
     """The actions bar of the transactions, with the amount of a partial capture or refund
+    in major units of the transaction's currency (12.50), as the order page takes it
     (`_capture_amount_cents` / `_refund_amount_cents` in the API); empty for the balance. Text,
     not a number field: a bad amount is then reported by the action, not silently ignored."""
 
-    amount_cents = forms.CharField(
+    amount = forms.CharField(
         required=False,
-        label="Amount (cents, empty for the whole balance):",
-        widget=forms.TextInput(attrs={"size": 8, "inputmode": "numeric"}),
+        label="Amount (e.g. 12.50; empty for the whole balance):",
+        widget=forms.TextInput(attrs={"size": 8, "inputmode": "decimal"}),
     )
 
 
-class AmountRefused(Exception):
-    """An amount the admin cannot send: the message says why, in plain words."""
-
-
-def amount_of(request: HttpRequest, selected: int) -> int | None:
-    raw = request.POST.get("amount_cents", "").strip()
+def amount_of(request: HttpRequest, selected: list[Transaction]) -> int | None:
+    """The typed amount in the minor units of the one selected transaction's currency;
+    `InputRefused` says in plain words why it cannot be sent."""
+    raw = request.POST.get("amount", "").strip()
     if not raw:
         return None
-    if not (raw.isascii() and raw.isdigit()) or int(raw) == 0:
-        raise AmountRefused(
-            f"The amount must be a whole number of cents above zero (1250 for 12.50), not {raw!r}."
-        )
-    if selected != 1:
-        raise AmountRefused("An amount applies to one transaction: select only one.")
-    return int(raw)
+    if len(selected) != 1:
+        raise InputRefused("An amount applies to one transaction: select only one.")
+    return amount_cents_of(raw, selected[0].currency_code)
 
 
 @admin.register(Transaction)
@@ -130,7 +172,7 @@ class OrderTransactionAdmin(TransactionAdmin):
     @admin.action(description="Void the selected authorizations", permissions=["move_money"])
     def void_balance(self, request: HttpRequest, queryset: QuerySet[Transaction]) -> None:
         actor = actor_of(request)
-        if request.POST.get("amount_cents", "").strip():
+        if request.POST.get("amount", "").strip():
             messages.error(request, "A void gives back the whole balance: leave the amount empty.")
             return
         self._each(
@@ -161,8 +203,8 @@ class OrderTransactionAdmin(TransactionAdmin):
     ) -> None:
         selected = list(queryset.order_by("pk"))
         try:
-            amount = amount_of(request, len(selected))
-        except AmountRefused as exc:
+            amount = amount_of(request, selected)
+        except InputRefused as exc:
             messages.error(request, f"Nothing done: {exc}")
             return
         for txn in selected:

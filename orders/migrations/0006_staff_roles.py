@@ -2,26 +2,9 @@
 permissions one by one. The admin shows each role only its pages and buttons; the admin's
 action views refuse (403) what the role lacks even when the URL is typed by hand."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from orders.roles import ROLES, staff_roles_sync
-
-def roles_create(apps, schema_editor):
-    # The permissions of the models are made after the last migration (post_migrate): make
-    # them now, so the groups can hold them on a fresh database.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    staff_roles_sync(
-        group_model=apps.get_model("auth", "Group"),
-        permission_model=apps.get_model("auth", "Permission"),
-    )
-
-
-def roles_delete(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=list(ROLES)).delete()
+from orders.migrations._roles import roles_create, roles_delete
 
 
 class Migration(migrations.Migration):

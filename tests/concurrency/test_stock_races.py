@@ -15,17 +15,18 @@ from django.db import connection
 from django.db.models import Q, Sum
 
 from fulfillment.errors import OutOfStock, StockBelowReserved
-from fulfillment.models import StockItem, StockReservation
+from fulfillment.models import StockAdjustment, StockItem, StockReservation
 from fulfillment.selectors import active_reservations_q
 from fulfillment.services import (
     stock_decrement_for_approval,
+    stock_item_adjust,
     stock_item_save,
     stock_release,
     stock_reserve_draft,
     stock_reserve_for_placement,
     stock_restock,
 )
-from oms.actors import SYSTEM
+from oms.actors import SYSTEM, Actor
 from tests.fulfillment.factories import (
     ShippingCategoryFactory,
     SkuFactory,
@@ -242,3 +243,65 @@ def test_mixed_workload_keeps_reserved_within_quantity():
             total=Sum("quantity", default=0)
         )["total"]
         assert 0 <= reserved <= item.quantity
+
+
+STAFF = Actor(kind="user", id="7", name="stock keeper")
+
+
+def test_stock_adjustments_racing_each_other_lose_no_unit():
+    """Thirty counts of +1 at once on one item: every unit arrives and the history is one
+    unbroken chain (each adjustment starts where another ended)."""
+    shop = shop_create()
+    sku = SkuFactory.create()
+    (item,) = shop.stock(sku, 5)
+
+    def adjust(i: int) -> str:
+        stock_item_adjust(stock_item=item, delta=1, reason=f"delivery {i}", actor=STAFF)
+        return "adjusted"
+
+    outcomes = race(THREADS, adjust)
+    assert Counter(outcomes) == {"adjusted": THREADS}
+    assert StockItem.objects.get(pk=item.pk).quantity == 5 + THREADS
+    chain = sorted(
+        StockAdjustment.objects.filter(stock_item=item).values_list(
+            "quantity_before", "quantity_after"
+        )
+    )
+    assert chain == [(5 + i, 6 + i) for i in range(THREADS)]
+
+
+def test_stock_adjustments_racing_placements_never_go_below_what_is_reserved():
+    """Staff remove units (breakage) while orders reserve them: whichever comes first, the
+    quantity never drops below what is reserved, each refusal is a clean domain error, and the
+    units removed are exactly the history's."""
+    shop = shop_create()
+    sku = SkuFactory.create()
+    (item,) = shop.stock(sku, 12)
+    orders = [shop.order((sku, 1)) for _ in range(THREADS // 2)]
+
+    def work(i: int) -> str:
+        if i % 2:
+            try:
+                stock_item_adjust(stock_item=item, delta=-2, reason="breakage", actor=STAFF)
+            except StockBelowReserved:
+                return "removal_refused"
+            return "removed"
+        order, (line,) = orders[i // 2]
+        try:
+            stock_reserve_for_placement(order=order, lines=placement_lines([line]), actor=SYSTEM)
+        except OutOfStock:
+            return "out_of_stock"
+        return "reserved"
+
+    with Watcher() as watcher:
+        outcomes = race(THREADS, work)
+    counts = Counter(outcomes)
+    assert set(counts) <= {"removed", "removal_refused", "reserved", "out_of_stock"}, counts
+    quantity = StockItem.objects.get(pk=item.pk).quantity
+    assert quantity == 12 - 2 * counts["removed"]
+    assert reserved_units() == counts["reserved"] <= quantity
+    removed = StockAdjustment.objects.filter(stock_item=item).aggregate(
+        total=Sum("delta", default=0)
+    )["total"]
+    assert removed == -2 * counts["removed"]
+    assert watcher.violations == []

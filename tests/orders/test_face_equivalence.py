@@ -265,7 +265,7 @@ CASES: dict[str, Case] = {
             api, authorization_of(order), _capture=True, _capture_amount_cents=1200
         ),
         lambda office, order: admin_transaction(
-            office, authorization_of(order), "capture_balance", amount_cents="1200"
+            office, authorization_of(order), "capture_balance", amount="12.00"
         ),
     ),
     "void": Case(
@@ -284,7 +284,7 @@ CASES: dict[str, Case] = {
             api, capture_of(order), _refund=True, _refund_amount_cents=700
         ),
         lambda office, order: admin_transaction(
-            office, capture_of(order), "refund_balance", amount_cents="700"
+            office, capture_of(order), "refund_balance", amount="7.00"
         ),
     ),
     "cancel": Case(
@@ -398,20 +398,30 @@ def test_capturing_more_than_the_balance_is_refused(office):
     order = order_with_two_shipments("approved")
     check = unchanged(order)
     error = refused(
-        office, TRANSACTIONS, "capture_balance", [authorization_of(order)], amount_cents="5001"
+        office, TRANSACTIONS, "capture_balance", [authorization_of(order)], amount="50.01"
     )
     assert "INSUFFICIENT_CAPTURE_BALANCE" in error
     check()
 
 
-@pytest.mark.parametrize("amount", ["abc", "0", "-5", "12.50", "\u00b2"])
-def test_an_amount_that_is_not_whole_positive_cents_is_refused(office, amount):
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [
+        ("abc", "is not an amount"),
+        ("0", "above zero"),
+        ("-5", "above zero"),
+        ("12.505", "decimal places"),
+        ("\u00b2", "is not an amount"),
+        ("NaN", "above zero"),
+    ],
+)
+def test_an_amount_that_is_not_a_positive_amount_of_the_currency_is_refused(office, amount, reason):
     order = order_with_two_shipments("approved")
     check = unchanged(order)
     error = refused(
-        office, TRANSACTIONS, "capture_balance", [authorization_of(order)], amount_cents=amount
+        office, TRANSACTIONS, "capture_balance", [authorization_of(order)], amount=amount
     )
-    assert "whole number of cents" in error
+    assert reason in error
     check()
     assert not TestGateway.calls_of("capture")
 
@@ -420,7 +430,7 @@ def test_an_amount_for_several_transactions_is_refused(office):
     orders = [order_with_two_shipments("approved") for _ in range(2)]
     checks = [unchanged(order) for order in orders]
     authorizations = [authorization_of(order) for order in orders]
-    error = refused(office, TRANSACTIONS, "capture_balance", authorizations, amount_cents="100")
+    error = refused(office, TRANSACTIONS, "capture_balance", authorizations, amount="1.00")
     assert "select only one" in error
     for check in checks:
         check()
@@ -429,9 +439,7 @@ def test_an_amount_for_several_transactions_is_refused(office):
 def test_refunding_more_than_a_capture_is_refused(office):
     order = order_with_two_shipments("captured")
     check = unchanged(order)
-    error = refused(
-        office, TRANSACTIONS, "refund_balance", [capture_of(order)], amount_cents="9999"
-    )
+    error = refused(office, TRANSACTIONS, "refund_balance", [capture_of(order)], amount="99.99")
     assert "INSUFFICIENT_REFUND_BALANCE" in error
     check()
 
@@ -478,8 +486,6 @@ def test_an_order_action_its_status_does_not_allow_is_refused(office, stage, act
 def test_a_void_with_an_amount_is_refused(office):
     order = order_with_two_shipments("placed")
     check = unchanged(order)
-    error = refused(
-        office, TRANSACTIONS, "void_balance", [authorization_of(order)], amount_cents="1"
-    )
+    error = refused(office, TRANSACTIONS, "void_balance", [authorization_of(order)], amount="0.01")
     assert "whole balance" in error
     check()

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
+from oms.money import format_money
 from orders.models import OrderEvent
 from orders.services.money import order_authorization_capture
 from payments.gateways.test import TestGateway
@@ -37,7 +38,11 @@ def test_transactions_list_and_detail_render(staff_client):
     assert staff_client.get(reverse(CHANGELIST)).status_code == 200
     detail = staff_client.get(reverse("admin:payments_transaction_change", args=[authorization.pk]))
     assert detail.status_code == 200
-    assert authorization.number in detail.content.decode()
+    content = detail.content.decode()
+    assert authorization.number in content
+    # balances in major units of the currency, not cents
+    assert "Left to capture" in content
+    assert format_money(1000, authorization.currency_code) in content
 
 
 def test_transactions_cannot_be_added_edited_or_deleted(staff_client):
