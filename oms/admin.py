@@ -13,6 +13,8 @@ from django.db import models
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.template.response import TemplateResponse
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 from unfold.admin import ModelAdmin
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
@@ -51,6 +53,7 @@ class ServiceModelAdmin(ModelAdmin):
 
 admin.site.unregister(User)
 admin.site.unregister(Group)
+admin.site.unregister(DBTaskResult)
 
 
 @admin.register(User)
@@ -63,6 +66,11 @@ class StaffUserAdmin(BaseUserAdmin, ModelAdmin):
 @admin.register(Group)
 class StaffRoleAdmin(BaseGroupAdmin, ModelAdmin):
     pass
+
+
+@admin.register(DBTaskResult)
+class TaskResultAdmin(DBTaskResultAdmin, ModelAdmin):
+    """The background tasks (read only): what ran, when, and each failure's traceback."""
 
 
 @admin.register(IdempotencyRecord)

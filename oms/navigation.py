@@ -89,6 +89,7 @@ NAVIGATION: list[dict[str, Any]] = [
             page("Staff roles", "shield_person", "auth", "group"),
             page("API applications", "key", "oauth", "application"),
             page("Idempotency records", "history", "oms", "idempotencyrecord"),
+            page("Tasks", "schedule", "django_tasks_database", "dbtaskresult"),
         ],
     },
 ]

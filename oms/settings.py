@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular_sidecar",
+    "django_tasks_db",
+    "crontask",
     "oms",
     "oms.oauth",
     "markets",
@@ -275,14 +277,32 @@ MAILERS = {
 OMS_IDEMPOTENCY_CLAIM_TIMEOUT = int(os.environ.get("OMS_IDEMPOTENCY_CLAIM_TIMEOUT", "60"))
 
 # --- tasks ----------------------------------------------------------------------------------
-# Background tasks (`django.tasks`): placement with `place_async`. The immediate backend runs a
-# task as soon as it is enqueued (after the enqueuing transaction commits); a worker-backed
-# backend can replace it without touching the tasks.
+# Background work on `django.tasks` (issue 12). The default backend is the database
+# (django-tasks-db): a task is a row written in the transaction that enqueues it, so a crash
+# cannot lose it, and `manage.py db_worker` processes run it (several workers claim rows with
+# SELECT ... FOR UPDATE SKIP LOCKED: a task never runs twice at once). `manage.py crontask`
+# enqueues the periodic jobs of `oms/schedule.py`. OMS_TASKS_BACKEND=immediate runs each task
+# in the process that enqueued it, after its transaction commits (a quick local loop only).
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+}
+_tasks_backend = os.environ.get("OMS_TASKS_BACKEND", "database")
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get(
-            "OMS_TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend"
-        ),
+        "BACKEND": _TASK_BACKENDS.get(_tasks_backend, _tasks_backend),
+        "QUEUES": ["default"],
     }
 }
+# How often a failed task is tried in all, and the first wait before a retry (doubled each
+# time: 10 s, 20 s, 40 s, ...).
+OMS_TASK_MAX_ATTEMPTS = int(os.environ.get("OMS_TASK_MAX_ATTEMPTS", "5"))
+OMS_TASK_RETRY_BASE_SECONDS = float(os.environ.get("OMS_TASK_RETRY_BASE_SECONDS", "10"))
+# The scheduler: one instance at a time. With REDIS_URL, a Redis lock keeps a second
+# `crontask` process idle until the first stops; without it, run exactly one.
+CRONTASK = {"REDIS_URL": REDIS_URL} if REDIS_URL else {}
+# Periodic jobs that change orders by age are off until set: capture approved orders whose
+# authorization is N hours old; cancel pending carts idle for N days.
+OMS_AUTO_CAPTURE_AFTER_HOURS = int(os.environ.get("OMS_AUTO_CAPTURE_AFTER_HOURS") or 0)
+OMS_CANCEL_ABANDONED_AFTER_DAYS = int(os.environ.get("OMS_CANCEL_ABANDONED_AFTER_DAYS") or 0)
 # --- end tasks ------------------------------------------------------------------------------

@@ -107,6 +107,10 @@ class CustomerAdmin(ServiceModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         services.customer_save(customer=obj)
 
+    def get_inlines(self, request: HttpRequest, obj: Any = None) -> Any:
+        # a new customer has neither an address book nor a wallet yet
+        return self.inlines if obj is not None else ()
+
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
     ) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from functools import partial
 from typing import NamedTuple
 
 from django.db import transaction
@@ -41,6 +40,7 @@ from fulfillment.services import (
 from markets.errors import MarketDisabled
 from oms.actors import Actor, actor_as_dict, actor_from_dict
 from oms.errors import DomainError
+from oms.tasks import task_enqueue, task_retry
 from orders.errors import (
     BillingAddressIncomplete,
     BillingAddressMissing,
@@ -531,9 +531,12 @@ def _order_placed(
     return known
 
 
-def _placement_start(order_id: str, *, actor: Actor, trigger: str) -> tuple[Order, Prepared | None]:
+def _placement_start(
+    order_id: str, *, actor: Actor, trigger: str, in_background: bool = False
+) -> tuple[Order, Prepared | None]:
     """Step 1 in its own transaction. Returns the order and what the attempt this call started
-    prepared (None: it was placed already)."""
+    prepared (None: it was placed already). `in_background`: the task that finishes it is
+    enqueued as part of this transaction (`place_async`)."""
     with transaction.atomic(durable=True):
         locked = order_lock(order_id)
         if locked.status == Order.Status.PLACED:
@@ -545,6 +548,8 @@ def _placement_start(order_id: str, *, actor: Actor, trigger: str) -> tuple[Orde
         if locked.status != Order.Status.PENDING:
             raise transition_refused(number=locked.number, status=locked.status, trigger=trigger)
         prepared = _placement_prepare(locked, actor=actor)
+        if in_background:
+            task_enqueue(order_place_task, order_id=order_id, actor=actor_as_dict(actor))
     return locked, prepared
 
 
@@ -569,10 +574,9 @@ def order_place(*, order: Order, actor: Actor) -> Order:
 
 def order_place_async(*, order: Order, actor: Actor) -> Order:
     """`_place` with `place_async`: check and reserve now (so a storefront gets its 422s at
-    once), move pending → placing, and authorize and place in a background task after commit."""
-    placing, prepared = _placement_start(order.pk, actor=actor, trigger="_place")
-    if prepared is not None:
-        transaction.on_commit(partial(order_placement_enqueue, order_id=order.pk, actor=actor))
+    once), move pending → placing, and authorize and place in a background task, enqueued with
+    the move (so a crash cannot leave a placing order without its task)."""
+    placing, _ = _placement_start(order.pk, actor=actor, trigger="_place", in_background=True)
     return placing
 
 
@@ -637,10 +641,12 @@ def _order_placing_failed(*, order_id: str, actor: Actor, errors: Sequence[Domai
 
 
 @task()
-def order_place_task(order_id: str, actor: dict[str, str]) -> str:
-    """The background half of `place_async`; returns the order's status afterwards."""
-    return str(order_place_complete(order_id=order_id, actor=actor_from_dict(actor)).status)
-
-
-def order_placement_enqueue(*, order_id: str, actor: Actor) -> None:
-    order_place_task.enqueue(order_id=order_id, actor=actor_as_dict(actor))
+def order_place_task(order_id: str, actor: dict[str, str], attempt: int = 1) -> str:
+    """The background half of `place_async`; returns the order's status afterwards. A crash
+    (not a refusal: that is an outcome) is tried again after a backoff; running it twice is
+    safe (see `order_place_complete`)."""
+    try:
+        return str(order_place_complete(order_id=order_id, actor=actor_from_dict(actor)).status)
+    except Exception:
+        task_retry(order_place_task, attempt=attempt, order_id=order_id, actor=actor)
+        raise

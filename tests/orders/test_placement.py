@@ -3,17 +3,23 @@ idempotent, and in the background with `place_async`."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from fulfillment.models import ShippingMethod, StockItem, StockReservation
 from markets.models import Address
 from oms.errors import DomainError
+from oms.tasks import retry_delay, task_enqueue, task_retry
 from orders import services
 from orders.errors import OrderNotPlaceable
 from orders.models import Customer, LineItem, Order, OrderEvent
 from orders.services import placement
+from orders.tasks import order_place_task
 from payments.gateways.test import TestGateway
 from payments.models import Transaction
 from payments.services import test_payment_create
@@ -30,6 +36,7 @@ from tests.orders.factories import (
     order_ready,
     priced_sku,
 )
+from tests.tasks import tasks_queued, tasks_run_queued
 
 pytestmark = pytest.mark.django_db
 
@@ -306,11 +313,20 @@ def test_stock_shipments_then_payment_and_payment_sees_the_recomputed_total(monk
 # --- place_async --------------------------------------------------------------------------
 
 
-def test_place_async_places_in_the_background(django_capture_on_commit_callbacks):
+PLACE_TASK = "orders.services.placement.order_place_task"
+
+
+def test_place_async_returns_placing_and_a_worker_places_it():
     order = order_ready()
-    with django_capture_on_commit_callbacks(execute=True):
-        placing = services.order_place_async(order=order, actor=STOREFRONT)
-        assert placing.status == Order.Status.PLACING
+    placing = services.order_place_async(order=order, actor=STOREFRONT)
+    assert placing.status == Order.Status.PLACING
+    # the task is a row written with the move to placing; nothing ran yet
+    [queued] = tasks_queued(PLACE_TASK)
+    assert queued.args_kwargs["kwargs"]["order_id"] == order.pk
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACING
+    assert not Transaction.objects.filter(order=order).exists()
+    assert tasks_run_queued() == 1
     order.refresh_from_db()
     assert order.status == Order.Status.PLACED
     assert order.placement_errors == []
@@ -322,37 +338,32 @@ def test_place_async_places_in_the_background(django_capture_on_commit_callbacks
     assert transitions[-2:] == [("pending", "placing"), ("placing", "placed")]
 
 
-def test_the_place_async_attribute_makes_place_run_in_the_background(
-    django_capture_on_commit_callbacks,
-):
+def test_the_place_async_attribute_makes_place_run_in_the_background():
     order = order_ready(place_async=True)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        order = services.order_place(order=order, actor=STOREFRONT)
+    order = services.order_place(order=order, actor=STOREFRONT)
     assert order.status == Order.Status.PLACING
     assert order.stock_reservations.filter(status="pending").count() == 1  # at once
     assert not Transaction.objects.filter(order=order).exists()  # not yet
-    enqueue = [c for c in callbacks if c.func.__name__ == "order_placement_enqueue"]
-    assert len(enqueue) == 1
-    enqueue[0]()
+    assert len(tasks_queued(PLACE_TASK)) == 1
+    tasks_run_queued()
     order.refresh_from_db()
     assert order.status == Order.Status.PLACED
     assert order.payment_status == Order.PaymentStatus.AUTHORIZED
 
 
-def test_place_async_reports_check_failures_at_once():
+def test_a_place_async_refused_at_once_enqueues_nothing():
     order = order_pending()
     with pytest.raises(OrderNotPlaceable):
         services.order_place_async(order=order, actor=STOREFRONT)
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
+    assert tasks_queued() == []
 
 
-def test_a_failed_background_placement_returns_to_pending_with_the_errors(
-    django_capture_on_commit_callbacks,
-):
+def test_a_failed_background_placement_returns_to_pending_with_the_errors():
     order = order_ready(card_token="tok_declined")
-    with django_capture_on_commit_callbacks(execute=True):
-        services.order_place_async(order=order, actor=STOREFRONT)
+    services.order_place_async(order=order, actor=STOREFRONT)
+    tasks_run_queued()
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert order.placement_errors == [
@@ -368,46 +379,90 @@ def test_a_failed_background_placement_returns_to_pending_with_the_errors(
     last = order.events.filter(subject_type="orders").latest("id")
     assert (last.from_status, last.to_status) == ("placing", "pending")
     assert "PAYMENT_DECLINED" in last.message
+    # a refusal is an outcome, not a crash: the task succeeded and is not tried again
+    assert DBTaskResult.objects.get(task_path=PLACE_TASK).status == "SUCCESSFUL"
 
     # Another card, and it places; the old errors go.
     test_payment_create(order=order, token="tok_success")
-    with django_capture_on_commit_callbacks(execute=True):
-        services.order_place_async(order=order, actor=STOREFRONT)
+    services.order_place_async(order=order, actor=STOREFRONT)
+    tasks_run_queued()
     order.refresh_from_db()
     assert (order.status, order.placement_errors) == ("placed", [])
     assert order.stock_reservations.filter(status="pending").count() == 1
 
 
-def test_an_unexpected_crash_returns_the_order_to_pending(
-    monkeypatch, django_capture_on_commit_callbacks
+def test_an_unexpected_crash_returns_the_order_to_pending_and_is_tried_again_later(
+    monkeypatch, settings
 ):
+    settings.OMS_TASK_RETRY_BASE_SECONDS = 30
+
     def crash(**kwargs: Any) -> None:
         raise RuntimeError("gateway exploded")
 
     monkeypatch.setattr(placement, "order_payment_authorize", crash)
     order = order_ready()
-    with django_capture_on_commit_callbacks(execute=True):
-        services.order_place_async(order=order, actor=STOREFRONT)
+    services.order_place_async(order=order, actor=STOREFRONT)
+    before = timezone.now()
+    assert tasks_run_queued() == 1  # the retry waits for its backoff
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert [error["code"] for error in order.placement_errors] == ["PLACEMENT_FAILED"]
     assert not order.stock_reservations.filter(status="pending").exists()
+    failed, retry = DBTaskResult.objects.filter(task_path=PLACE_TASK).order_by("enqueued_at")
+    assert failed.status == "FAILED"
+    assert (retry.status, retry.args_kwargs["kwargs"]["attempt"]) == ("READY", 2)
+    assert retry.run_after >= before + timedelta(seconds=30)
 
 
-def test_the_background_task_runs_through_django_tasks():
-    from django.tasks import TaskResultStatus
+def test_a_crashing_task_is_retried_with_a_doubling_backoff_up_to_its_attempts(settings):
+    settings.OMS_TASK_MAX_ATTEMPTS = 3
+    settings.OMS_TASK_RETRY_BASE_SECONDS = 10
+    assert [retry_delay(n).total_seconds() for n in (1, 2, 3)] == [10, 20, 40]
+    kwargs = {"order_id": "missing", "actor": {"kind": "system"}}
+    assert task_retry(order_place_task, attempt=1, **kwargs)
+    assert task_retry(order_place_task, attempt=2, **kwargs)
+    assert not task_retry(order_place_task, attempt=3, **kwargs)  # used up
+    assert [r.args_kwargs["kwargs"]["attempt"] for r in tasks_queued(PLACE_TASK)] == [2, 3]
 
-    from orders.tasks import order_place_task
 
-    order = order_in_status("placing")
-    result = order_place_task.enqueue(
-        order_id=order.pk, actor={"kind": "system", "id": "", "name": "worker"}
-    )
-    assert result.status == TaskResultStatus.SUCCESSFUL
-    assert result.return_value == "placed"
-    # Delivered twice, the second run finds nothing to do.
-    again = order_place_task.enqueue(order_id=order.pk, actor={"kind": "system"})
-    assert again.return_value == "placed"
+def test_a_task_enqueued_by_a_change_that_rolls_back_is_gone_with_it():
+    class Undo(Exception):
+        pass
+
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            task_enqueue(order_place_task, order_id="x", actor={"kind": "system"})
+            assert len(tasks_queued(PLACE_TASK)) == 1
+            raise Undo
+
+    with pytest.raises(Undo):
+        change_that_fails()
+    assert tasks_queued(PLACE_TASK) == []
+
+
+def test_with_the_immediate_backend_a_task_runs_after_the_commit(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    order = order_ready()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        placing = services.order_place_async(order=order, actor=STOREFRONT)
+    assert placing.status == Order.Status.PLACING
+    assert tasks_queued() == []
+    [enqueue] = [c for c in callbacks if getattr(c, "func", None) == order_place_task.enqueue]
+    enqueue()
+    order.refresh_from_db()
+    assert order.status == Order.Status.PLACED
+
+
+def test_the_background_task_delivered_twice_places_once():
+    order = order_in_status("placing")  # its own task is queued
+    actor = {"kind": "system", "id": "", "name": "worker"}
+    first = order_place_task.enqueue(order_id=order.pk, actor=actor)
+    again = order_place_task.enqueue(order_id=order.pk, actor=actor)
+    assert tasks_run_queued() == 3
+    assert order_place_task.get_result(first.id).return_value == "placed"
+    assert order_place_task.get_result(again.id).return_value == "placed"
     order.refresh_from_db()
     assert order.events.filter(to_status="placed").count() == 1
 
@@ -480,18 +535,14 @@ def test_an_authorization_refused_by_payments_returns_the_order_to_pending(monke
     assert not order.stock_reservations.filter(status="pending").exists()
 
 
-def test_a_background_authorization_refused_by_payments_returns_the_order_to_pending(
-    django_capture_on_commit_callbacks,
-):
+def test_a_background_authorization_refused_by_payments_returns_the_order_to_pending():
     from payments.services import payment_method_disable
 
     order = order_ready(place_async=True)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        order = services.order_place(order=order, actor=STOREFRONT)
+    order = services.order_place(order=order, actor=STOREFRONT)
     assert order.payment_method is not None
     payment_method_disable(payment_method=order.payment_method)
-    for callback in callbacks:
-        callback()
+    tasks_run_queued()
     order.refresh_from_db()
     assert order.status == Order.Status.PENDING
     assert [error["code"] for error in order.placement_errors] == ["PAYMENT_METHOD_NOT_AVAILABLE"]
