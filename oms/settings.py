@@ -9,6 +9,7 @@ ALLOWED_HOSTS comma-separated; defaults to localhost names when DEBUG is on
 import os
 from pathlib import Path
 
+import structlog
 from django.core.exceptions import ImproperlyConfigured
 
 from oms.databases import databases_from_env
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_tasks_db",
     "crontask",
+    "django_structlog",
     "oms",
     "oms.oauth",
     "markets",
@@ -72,6 +74,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # a request id (X-Request-ID from the proxy, or a new one) bound to every log line of the
+    # request and of the tasks it enqueues
+    "django_structlog.middlewares.RequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -172,6 +177,13 @@ CACHES = {
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "oms_cache"}
 }
+# django-structlog hands a request's log context (its request id) to the tasks it enqueued
+# through this cache: the shared one, under its own prefix.
+CACHES["django_structlog"] = {
+    **CACHES["default"],
+    "KEY_PREFIX": "structlog",
+    "TIMEOUT": 86400,  # type: ignore[dict-item]
+}
 
 # --- security: production-safe unless DEBUG is on ------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -218,12 +230,66 @@ OMS_PLACEMENT_STALE_SECONDS = float(os.environ.get("OMS_PLACEMENT_STALE_SECONDS"
 # The admin's low-stock filter and the dashboard's low-stock list: at most this many available.
 OMS_LOW_STOCK_THRESHOLD = int(os.environ.get("OMS_LOW_STOCK_THRESHOLD", "5"))
 
+# Structured logs (structlog, django-structlog): one JSON object per line when DEBUG is off
+# (OMS_LOG_FORMAT=console|json overrides), with the request id of the request or task, for
+# every request, state change (`oms.orders`: the order number, subject, trigger, from, to), task
+# and webhook attempt; every stdlib logger goes through the same formatter.
+OMS_LOG_FORMAT = os.environ.get("OMS_LOG_FORMAT", "console" if DEBUG else "json")
+_LOG_PRE_CHAIN = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.ExtraAdder(),
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(),
+            ],
+            "foreign_pre_chain": _LOG_PRE_CHAIN,
+        },
+        "console": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.dev.ConsoleRenderer(colors=False),
+            ],
+            "foreign_pre_chain": _LOG_PRE_CHAIN,
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if OMS_LOG_FORMAT == "json" else "console",
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.filter_by_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)
+DJANGO_STRUCTLOG_DJANGO_TASKS_ENABLED = True
+# The load balancer's X-Request-ID (haproxy's unique-id, docs/deploy) names the request in the
+# logs of every node it touched; without one, a new id.
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = env_bool("OMS_TRUST_REQUEST_ID", True)
 
 # --- oauth ---------------------------------------------------------------------------------
 # The token endpoint (/oauth/token) and bearer-token authentication (oms.oauth).

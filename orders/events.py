@@ -9,9 +9,46 @@ from functools import partial
 from django.db import transaction
 
 from oms.actors import Actor
+from orders.locks import order_held
 from orders.models import Order, OrderEvent
 
 logger = logging.getLogger(__name__)
+changes = logging.getLogger("oms.orders")
+
+
+def _order_number_of(event: OrderEvent) -> int | None:
+    """The number of the event's order, without a query: its order is loaded, or locked by
+    this transaction (every change locks it)."""
+    if OrderEvent._meta.get_field("order").is_cached(event):
+        return event.order.number
+    held = order_held(event.order_id)
+    return held.number if held is not None else None
+
+
+def order_events_log_on_commit(events: list[OrderEvent]) -> None:
+    """A structured log line per state change, once its transaction commits (a change rolled
+    back logs nothing)."""
+    lines: list[dict[str, object]] = [
+        {
+            "order_id": event.order_id,
+            "order_number": _order_number_of(event),
+            "subject": f"{event.subject_type}/{event.subject_id}",
+            "field": event.field,
+            "from_status": event.from_status,
+            "to_status": event.to_status,
+            "trigger": event.trigger,
+            "actor": event.actor,
+        }
+        for event in events
+        if event.from_status or event.to_status
+    ]
+    if lines:
+        transaction.on_commit(partial(_log_changes, lines))
+
+
+def _log_changes(lines: list[dict[str, object]]) -> None:
+    for line in lines:
+        changes.info("state_changed", extra=line)
 
 
 def order_event_record(
@@ -49,6 +86,7 @@ def order_event_record(
     )
     if save:
         event.save()
+        order_events_log_on_commit([event])
     return event
 
 
@@ -59,7 +97,9 @@ def order_events_record(events: list[OrderEvent]) -> list[OrderEvent]:
     )
     for event in events:
         event.message = event.message[:500]
-    return OrderEvent.objects.bulk_create(events)
+    recorded = OrderEvent.objects.bulk_create(events)
+    order_events_log_on_commit(recorded)
+    return recorded
 
 
 def order_change_event(

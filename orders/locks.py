@@ -41,6 +41,11 @@ def _held(order_id: str) -> Order | None:
     return None
 
 
+def order_held(order_id: str) -> Order | None:
+    """The order this transaction locked, if it did (no query)."""
+    return _held(order_id)
+
+
 def order_lock(order_id: str) -> Order:
     """Lock and re-read the order: guards are re-checked on this copy, never on the caller's.
     Inside a transaction that locked it already, the same instance (no second query)."""
