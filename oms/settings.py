@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "fulfillment",
+    "oms.webhooks",
 ]
 
 MIDDLEWARE = [
