@@ -275,6 +275,16 @@ MAILERS = {
 # above the longest request (gateway timeouts included).
 OMS_IDEMPOTENCY_CLAIM_TIMEOUT = int(os.environ.get("OMS_IDEMPOTENCY_CLAIM_TIMEOUT", "60"))
 
+# --- webhooks -------------------------------------------------------------------------------
+# Webhook callbacks (oms.webhooks): only https unless OMS_WEBHOOKS_ALLOW_HTTP (on with DEBUG),
+# never to a private, loopback or link-local address unless OMS_WEBHOOKS_ALLOW_PRIVATE (an SSRF
+# guard, checked on the resolved address at send time). A failed attempt is retried after
+# OMS_WEBHOOKS_BACKOFF_SECONDS * 2**(attempts - 1), at most an hour.
+OMS_WEBHOOKS_ALLOW_HTTP = os.environ.get("OMS_WEBHOOKS_ALLOW_HTTP", "1" if DEBUG else "") == "1"
+OMS_WEBHOOKS_ALLOW_PRIVATE = os.environ.get("OMS_WEBHOOKS_ALLOW_PRIVATE", "") == "1"
+OMS_WEBHOOKS_BACKOFF_SECONDS = float(os.environ.get("OMS_WEBHOOKS_BACKOFF_SECONDS", "15"))
+# --- end webhooks ---------------------------------------------------------------------------
+
 # --- tasks ----------------------------------------------------------------------------------
 # Background tasks (`django.tasks`): placement with `place_async`. The immediate backend runs a
 # task as soon as it is enqueued (after the enqueuing transaction commits); a worker-backed
