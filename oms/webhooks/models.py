@@ -14,7 +14,8 @@ from oms.models import Resource
 CIRCUIT_FAILURE_THRESHOLD = 30
 # How many attempts a delivery gets before it is given up (spec: up to 10).
 MAX_ATTEMPTS = 10
-EXCERPT_CHARS = 2000
+EXCERPT_CHARS = 2000  # of a response kept on its event callback
+PAYLOAD_CHARS = 64 * 1024  # of a payload kept on its event callback (a larger one is cut)
 
 
 def new_webhook_shared_secret() -> str:
@@ -105,12 +106,15 @@ class WebhookDelivery(models.Model):
 class EventCallback(Resource):
     """One attempt to deliver: what was sent where, and what came back."""
 
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="event_callbacks")
+    # Commerce Layer's name for the relationship from the webhook
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="last_event_callbacks"
+    )
     delivery = models.ForeignKey(
         WebhookDelivery, on_delete=models.CASCADE, related_name="event_callbacks"
     )
     callback_url = models.CharField(max_length=2000)
-    payload = models.TextField(blank=True, default="")  # the first EXCERPT_CHARS sent
+    payload = models.TextField(blank=True, default="")  # the first PAYLOAD_CHARS sent
     response_code = models.CharField(max_length=10, blank=True, default="")
     response_message = models.TextField(blank=True, default="")  # excerpt, or why it failed
     duration_ms = models.PositiveIntegerField(default=0)

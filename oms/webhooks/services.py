@@ -33,6 +33,7 @@ from oms.webhooks.models import (
     CIRCUIT_FAILURE_THRESHOLD,
     EXCERPT_CHARS,
     MAX_ATTEMPTS,
+    PAYLOAD_CHARS,
     EventCallback,
     Webhook,
     WebhookDelivery,
@@ -303,7 +304,7 @@ def delivery_attempt(*, delivery: WebhookDelivery, locked_until: Any) -> str:
             webhook=webhook,
             delivery_id=delivery.pk,
             callback_url=url[:2000],
-            payload=body.decode("utf-8", "replace")[:EXCERPT_CHARS],
+            payload=body.decode("utf-8", "replace")[:PAYLOAD_CHARS],
             response_code=code,
             response_message=message[:EXCERPT_CHARS],
             duration_ms=duration_ms,
@@ -364,7 +365,8 @@ def _attempt_record(
 
 
 def payload_json(body: str) -> Any:
-    """An event callback's payload excerpt as JSON when it is whole (for the API)."""
+    """An event callback's payload as JSON; None when it was cut (longer than
+    PAYLOAD_CHARS) or nothing was sent."""
     try:
         return json.loads(body) if body else None
     except ValueError:
