@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ class Receiver:
     # the status of each answer in turn; past the end, `then`
     statuses: list[int] = field(default_factory=list)
     then: int = 200
+    delay: float = 0.0  # seconds before each answer
     received: list[Received] = field(default_factory=list)
 
     def answer(self) -> int:
@@ -36,6 +38,7 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             state.received.append(Received(dict(self.headers.items()), body))
+            time.sleep(state.delay)
             status = state.answer()
             reply = b"ok" if status < 300 else b"receiver is down"
             self.send_response(status)
