@@ -217,3 +217,23 @@ def test_the_guard_checks_every_resolved_address(settings: object, monkeypatch):
     )
     with pytest.raises(services.CallbackUrlRefused, match=r"10\.1\.2\.3"):
         services.callback_url_check("https://rebound.example.com/x", resolve_host=True)
+
+
+def test_placing_records_the_authorization_and_shipment_topics_too(
+    receiver: Receiver, allow_local: None
+):
+    for topic in ("authorizations.create", "shipments.upcoming", "orders.approve"):
+        _webhook(receiver.url, topic=topic)
+    order = order_services.order_place(
+        order=checkout_ready(order_ready(amount_cents=1000)), actor=STOREFRONT
+    )
+
+    authorization = order.transactions.get(type="authorizations")
+    shipment = order.shipments.get()
+    assert set(WebhookDelivery.objects.values_list("topic", "resource_type", "resource_id")) == {
+        ("authorizations.create", "authorizations", authorization.pk),
+        ("shipments.upcoming", "shipments", shipment.pk),
+    }
+    assert services.deliveries_send_due(limit=10).delivered == 2
+    types = {json.loads(r.body)["data"]["type"] for r in receiver.received}
+    assert types == {"authorizations", "shipments"}
