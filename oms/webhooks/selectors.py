@@ -2,8 +2,24 @@
 
 from __future__ import annotations
 
-from oms.webhooks.models import WebhookDelivery
-from oms.webhooks.services import deliveries_due
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from oms.webhooks.models import Webhook, WebhookDelivery
+
+
+def deliveries_due(*, now: datetime | None = None) -> QuerySet[WebhookDelivery]:
+    """Deliveries to send now: pending and due, or claimed by a worker whose lease expired;
+    of an enabled webhook whose circuit is closed (the others wait)."""
+    now = now or timezone.now()
+    return WebhookDelivery.objects.filter(
+        Q(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now)
+        | Q(status=WebhookDelivery.Status.SENDING, locked_until__lte=now),
+        webhook__disabled_at__isnull=True,
+        webhook__circuit_state=Webhook.CircuitState.CLOSED,
+    )
 
 
 def deliveries_due_listing(*, limit: int) -> list[WebhookDelivery]:
