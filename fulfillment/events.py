@@ -9,6 +9,7 @@ from django.db import transaction
 
 from fulfillment.models import Shipment
 from oms.actors import Actor
+from oms.webhooks.outbox import SHIPMENT_STATUS_TOPICS, webhook_deliveries_record
 from orders.events import order_events_record
 from orders.models import OrderEvent
 
@@ -35,6 +36,13 @@ def shipment_status_changed_events(
         )
         for shipment, trigger, from_status, to_status in moves
     ]
+    webhook_deliveries_record(
+        events=[
+            (SHIPMENT_STATUS_TOPICS[to_status], "shipments", shipment.pk)
+            for shipment, _trigger, _from_status, to_status in moves
+            if to_status in SHIPMENT_STATUS_TOPICS
+        ]
+    )
     for shipment, trigger, from_status, to_status in moves:
         transaction.on_commit(
             partial(
@@ -53,8 +61,8 @@ def shipment_status_changed_events(
 def shipment_status_changed_notice(
     *, shipment_id: str, number: str, actor: Actor, trigger: str, from_status: str, to_status: str
 ) -> None:
-    """Runs after commit. Webhook deliveries (`shipments.ship`, ...) hook in here once the
-    webhooks app exists; for now the change goes to the log."""
+    """Runs after commit: the change goes to the log (its webhook deliveries were recorded
+    in the change's transaction by `shipment_status_changed_events`)."""
     logger.info(
         "shipment %s %s: %s -> %s by %s",
         number,

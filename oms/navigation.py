@@ -88,6 +88,8 @@ NAVIGATION: list[dict[str, Any]] = [
             page("Staff users", "manage_accounts", "auth", "user"),
             page("Staff roles", "shield_person", "auth", "group"),
             page("API applications", "key", "oauth", "application"),
+            page("Webhooks", "webhook", "webhooks", "webhook"),
+            page("Webhook deliveries", "outbox", "webhooks", "webhookdelivery"),
             page("Idempotency records", "history", "oms", "idempotencyrecord"),
             page("Tasks", "schedule", "django_tasks_database", "dbtaskresult"),
         ],

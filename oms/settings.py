@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "fulfillment",
+    "oms.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -341,6 +342,16 @@ MAILERS = {
 # seconds is taken for dead (a worker killed mid-request): the key may then be retried. Keep it
 # above the longest request (gateway timeouts included).
 OMS_IDEMPOTENCY_CLAIM_TIMEOUT = int(os.environ.get("OMS_IDEMPOTENCY_CLAIM_TIMEOUT", "60"))
+
+# --- webhooks -------------------------------------------------------------------------------
+# Webhook callbacks (oms.webhooks): only https unless OMS_WEBHOOKS_ALLOW_HTTP (on with DEBUG),
+# never to a private, loopback or link-local address unless OMS_WEBHOOKS_ALLOW_PRIVATE (an SSRF
+# guard, checked on the resolved address at send time). A failed attempt is retried after
+# OMS_WEBHOOKS_BACKOFF_SECONDS * 2**(attempts - 1), at most an hour.
+OMS_WEBHOOKS_ALLOW_HTTP = os.environ.get("OMS_WEBHOOKS_ALLOW_HTTP", "1" if DEBUG else "") == "1"
+OMS_WEBHOOKS_ALLOW_PRIVATE = os.environ.get("OMS_WEBHOOKS_ALLOW_PRIVATE", "") == "1"
+OMS_WEBHOOKS_BACKOFF_SECONDS = float(os.environ.get("OMS_WEBHOOKS_BACKOFF_SECONDS", "15"))
+# --- end webhooks ---------------------------------------------------------------------------
 
 # --- tasks ----------------------------------------------------------------------------------
 # Background work on `django.tasks` (issue 12). The default backend is the database

@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", include("payments.api.urls")),
     path("api/", include("orders.api.urls")),
     path("api/", include("fulfillment.api.urls")),
+    path("api/", include("oms.webhooks.api.urls")),
 ]
 
 handler403 = "oms.admin.permission_denied"

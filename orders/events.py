@@ -9,6 +9,7 @@ from functools import partial
 from django.db import transaction
 
 from oms.actors import Actor
+from oms.webhooks.outbox import webhook_deliveries_record
 from orders.locks import order_held
 from orders.models import Order, OrderEvent
 
@@ -131,12 +132,13 @@ def order_change_event(
 
 
 def order_topic_publish(*, order_id: str, topic: str) -> None:
-    """Run after commit for every webhook topic of an order (`orders.place`, …).
-
-    # integrates webhooks: deliveries are recorded here once the webhooks app lands.
-    """
+    """Run after commit for every webhook topic of an order (`orders.place`, …): the log
+    line. The deliveries are already recorded, in the change's transaction."""
     logger.info("order %s: %s", order_id, topic)
 
 
 def order_topic_publish_on_commit(*, order: Order, topic: str) -> None:
+    """Publish `topic` for the order: its webhook deliveries in this transaction (the outbox,
+    one statement), the log line after commit."""
+    webhook_deliveries_record(events=[(topic, "orders", order.pk)])
     transaction.on_commit(partial(order_topic_publish, order_id=order.pk, topic=topic))

@@ -43,4 +43,6 @@ SERIALIZERS: dict[str, str] = {
     "wire_transfers": "orders.api.serializers.WireTransferSerializer",
     "external_payments": "orders.api.serializers.ExternalPaymentSerializer",
     "test_payments": "orders.api.serializers.TestPaymentSerializer",
+    "webhooks": "oms.webhooks.api.serializers.WebhookSerializer",
+    "event_callbacks": "oms.webhooks.api.serializers.EventCallbackSerializer",
 }

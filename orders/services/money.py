@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from django.db.transaction import atomic
 
 from oms.actors import Actor
+from oms.webhooks.outbox import webhook_deliveries_record
 from orders.errors import transition_refused
 from orders.events import order_event_record
 from orders.locks import order_lock
@@ -84,6 +85,13 @@ def order_transaction_event(
     )
 
 
+def transaction_topics_publish(*, transactions: Sequence[Transaction]) -> None:
+    """`authorizations.create`, `captures.create`, `voids.create`, `refunds.create`: the
+    webhook deliveries of settled transactions, in the settle's transaction (one statement
+    for all of them)."""
+    webhook_deliveries_record(events=[(f"{t.type}.create", t.type, t.pk) for t in transactions])
+
+
 def order_money_run(
     *,
     order_id: str,
@@ -130,6 +138,7 @@ def _money_settle(
         # when the step records none itself, else at once, before the step records its own
         defer = then is None or isinstance(then, Deferring)
         events: list[OrderEvent] = []
+        settled: list[Transaction] = []
         for txn, result in calls:
             settlement = transaction_settle(txn=txn, result=result)
             if settlement.settled:
@@ -137,7 +146,9 @@ def _money_settle(
                     order=order, txn=settlement.transaction, actor=actor, save=not defer
                 )
                 events += [event] if defer else []
+                settled.append(settlement.transaction)
             done[txn.pk] = settlement.transaction
+        transaction_topics_publish(transactions=settled)
         transactions = [done.get(r.transaction.pk, r.transaction) for r in reserved]
         known: StatusesWrite | None = None
         if isinstance(then, Deferring):
@@ -444,6 +455,7 @@ def _settle_by_hand(
         result = result_for(txn=locked, by=str(actor))
         settled = transaction_settle(txn=locked, result=result).transaction  # type: ignore[arg-type]
         order_transaction_event(order=order, txn=settled, actor=actor)
+        transaction_topics_publish(transactions=[settled])
         order_statuses_write(
             order=order, actor=actor, trigger=TRIGGERS[Transaction.Type(settled.type)]
         )

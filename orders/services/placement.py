@@ -76,6 +76,7 @@ from orders.services.money import (
     order_authorization_give_back,
     order_payment_authorize,
     order_transaction_event,
+    transaction_topics_publish,
 )
 from orders.services.pipeline import line_items_reprice, order_recompute
 from orders.services.statuses import StatusesWrite, lines_need_shipping, order_statuses_write
@@ -425,6 +426,7 @@ def order_placement_resolve(
         settlement = transaction_settle(txn=authorization, result=result or NEVER_SEEN)
         if settlement.settled:
             order_transaction_event(order=locked, txn=settlement.transaction, actor=actor)
+            transaction_topics_publish(transactions=[settlement.transaction])
         if locked.status == Order.Status.PLACING and settlement.transaction.idempotency_key == (
             placement_idempotency_key(locked.pk, placement_attempt(locked.pk))
         ):  # (an authorization of an earlier attempt does not decide this one)
