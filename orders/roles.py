@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
-APPS = ("orders", "markets", "payments", "fulfillment", "oauth", "oms")
+APPS = ("orders", "markets", "payments", "fulfillment", "oauth", "oms", "webhooks")
 
 ROLES: dict[str, list[str]] = {
     # Everything of the business (the staff users themselves stay with superusers).

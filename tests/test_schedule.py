@@ -27,6 +27,7 @@ SCHEDULE = {
     "abandoned_carts_cancel_task": "minute='42'",
     "approved_orders_capture_task": "minute='*/15'",
     "expired_reservations_release_task": "minute='*/5'",
+    "webhooks_deliver_task": "minute='*'",
 }
 
 

@@ -126,6 +126,8 @@ def test_a_role_that_may_not_delete_gets_no_delete_box_and_a_forged_one_removes_
         ("Merchant admin", "view_savedorderfilter"),
         ("Merchant admin", "add_stockadjustment"),
         ("Read only", "view_customerpaymentsource"),
+        ("Merchant admin", "change_webhook"),
+        ("Read only", "view_webhookdelivery"),
         ("Customer service", "delete_customerpaymentsource"),
     ],
 )
