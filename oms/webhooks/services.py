@@ -28,6 +28,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 
 from oms.api.principal import Principal
 from oms.errors import DomainError
+from oms.http import ResponseTooLarge, http_post, payload_signature
 from oms.services import resource_create, resource_update
 from oms.webhooks.models import (
     CIRCUIT_FAILURE_THRESHOLD,
@@ -40,10 +41,6 @@ from oms.webhooks.models import (
     new_webhook_shared_secret,
 )
 from oms.webhooks.selectors import deliveries_due
-
-# The one total-deadline HTTP client of the project and its signature (the external payment
-# gateway's): an import against the arrows (oms <- payments) until they move into `oms`.
-from payments.gateways.external import ResponseTooLarge, http_post, payload_signature
 
 logger = logging.getLogger("oms.webhooks")
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import pytest
 
+from oms.http import MAX_RESPONSE_BYTES, SIGNATURE_HEADER, payload_signature
 from orders.services import money
 from orders.services.money import (
     order_authorization_capture,
@@ -24,7 +25,6 @@ from orders.services.money import (
 )
 from payments import errors
 from payments.gateways import GatewayResult, gateway_adapter_for
-from payments.gateways.external import MAX_RESPONSE_BYTES, SIGNATURE_HEADER, payload_signature
 from payments.gateways.test import TestGateway
 from payments.models import PaymentSourceType, Transaction
 from payments.services import Settlement
