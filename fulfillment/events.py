@@ -24,6 +24,7 @@ def shipment_status_changed_events(
     status, to status). `save=False`: the rows are built for the order workflow to record."""
     events = [
         OrderEvent(
+            event_type=OrderEvent.Type.SHIPMENT_STATUS_CHANGED,
             order_id=shipment.order_id,
             actor=str(actor),
             trigger=trigger,

@@ -1,5 +1,6 @@
-"""The order timeline. Every status change of an order, a payment or a shipment calls
-`order_event_record` inside the transaction that made the change, so the two commit together."""
+"""The order timeline. Every status change of an order, a payment or a shipment records its
+typed event (`OrderEvent.Type`, one `<entity>_<event>_event` function each) inside the
+transaction that made the change, so the two commit together."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ def _log_changes(lines: list[dict[str, object]]) -> None:
         changes.info("state_changed", extra=line)
 
 
-def order_event_record(
+def _order_event(
     *,
+    event_type: OrderEvent.Type,
     order_id: str,
     actor: Actor,
     trigger: str,
@@ -67,12 +69,14 @@ def order_event_record(
     message: str = "",
     save: bool = True,
 ) -> OrderEvent:
-    """One timeline row, in the change's transaction (`save=False`: built for the caller to
-    record with others in one INSERT, `order_events_record`)."""
+    """One timeline row of `event_type`, in the change's transaction (`save=False`: built for
+    the caller to record with others in one INSERT, `order_events_record`). Only the typed
+    functions below call it."""
     assert transaction.get_connection().in_atomic_block, (
         "record events inside the change's transaction"
     )
     event = OrderEvent(
+        event_type=event_type,
         order_id=order_id,
         actor=str(actor),
         trigger=trigger,
@@ -103,19 +107,20 @@ def order_events_record(events: list[OrderEvent]) -> list[OrderEvent]:
     return recorded
 
 
-def order_change_event(
+def _order_field_event(
+    event_type: OrderEvent.Type,
+    field: str,
     *,
     order: Order,
     actor: Actor,
     trigger: str,
     from_status: str,
     to_status: str,
-    field: str = "status",
     message: str = "",
     save: bool = True,
 ) -> OrderEvent:
-    """A change of the order itself (its status, payment or fulfillment status, archiving)."""
-    return order_event_record(
+    return _order_event(
+        event_type=event_type,
         save=save,
         order_id=order.pk,
         actor=actor,
@@ -127,6 +132,122 @@ def order_change_event(
         to_status=str(to_status),
         amount_cents=order.total_amount_with_taxes_cents,
         currency_code=order.currency_code,
+        message=message,
+    )
+
+
+def order_status_changed_event(
+    *,
+    order: Order,
+    actor: Actor,
+    trigger: str,
+    from_status: str,
+    to_status: str,
+    message: str = "",
+    save: bool = True,
+) -> OrderEvent:
+    """The order moved (draft → pending → placing → placed → approved, cancelled, …)."""
+    return _order_field_event(
+        OrderEvent.Type.ORDER_STATUS_CHANGED,
+        "status",
+        order=order,
+        actor=actor,
+        trigger=trigger,
+        from_status=from_status,
+        to_status=to_status,
+        message=message,
+        save=save,
+    )
+
+
+def order_payment_status_changed_event(
+    *, order: Order, actor: Actor, trigger: str, from_status: str, to_status: str, save: bool
+) -> OrderEvent:
+    """The derived payment status moved (unpaid → authorized → paid → refunded, …)."""
+    return _order_field_event(
+        OrderEvent.Type.ORDER_PAYMENT_STATUS_CHANGED,
+        "payment_status",
+        order=order,
+        actor=actor,
+        trigger=trigger,
+        from_status=from_status,
+        to_status=to_status,
+        save=save,
+    )
+
+
+def order_fulfillment_status_changed_event(
+    *, order: Order, actor: Actor, trigger: str, from_status: str, to_status: str, save: bool
+) -> OrderEvent:
+    """The derived fulfillment status moved (unfulfilled → in_progress → fulfilled, …)."""
+    return _order_field_event(
+        OrderEvent.Type.ORDER_FULFILLMENT_STATUS_CHANGED,
+        "fulfillment_status",
+        order=order,
+        actor=actor,
+        trigger=trigger,
+        from_status=from_status,
+        to_status=to_status,
+        save=save,
+    )
+
+
+def order_archived_changed_event(
+    *, order: Order, actor: Actor, trigger: str, archived: bool
+) -> OrderEvent:
+    """The order was archived (`archived=True`) or brought back."""
+    return _order_field_event(
+        OrderEvent.Type.ORDER_ARCHIVED_CHANGED,
+        "archived",
+        order=order,
+        actor=actor,
+        trigger=trigger,
+        from_status="active" if archived else "archived",
+        to_status="archived" if archived else "active",
+    )
+
+
+def order_note_added_event(*, order: Order, actor: Actor, message: str) -> OrderEvent:
+    """A staff note on the timeline."""
+    return _order_event(
+        event_type=OrderEvent.Type.ORDER_NOTE_ADDED,
+        order_id=order.pk,
+        actor=actor,
+        trigger="_note",
+        subject_type="orders",
+        subject_id=order.pk,
+        field="note",
+        message=message,
+    )
+
+
+def transaction_settled_event(
+    *,
+    order: Order,
+    subject_type: str,
+    subject_id: str,
+    trigger: str,
+    to_status: str,
+    amount_cents: int,
+    currency_code: str,
+    message: str,
+    actor: Actor,
+    save: bool = True,
+) -> OrderEvent:
+    """A payment transaction (authorization, capture, void, refund) got the gateway's answer:
+    pending → succeeded or failed."""
+    return _order_event(
+        event_type=OrderEvent.Type.TRANSACTION_SETTLED,
+        save=save,
+        order_id=order.pk,
+        actor=actor,
+        trigger=trigger,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        from_status="pending",
+        to_status=to_status,
+        amount_cents=amount_cents,
+        currency_code=currency_code,
         message=message,
     )
 

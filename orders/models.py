@@ -784,10 +784,23 @@ class LineItem(Resource):
 
 class OrderEvent(models.Model):
     """One row of an order's timeline: a status change of the order, a payment or a shipment,
-    written in the same transaction as the change (spec section 8)."""
+    written in the same transaction as the change (spec section 8). Each kind of change is an
+    `event_type`, written by its own `<entity>_<event>_event` function (orders/events.py,
+    fulfillment/events.py), so the timeline, the webhooks and the dashboard read the same
+    facts."""
+
+    class Type(models.TextChoices):
+        ORDER_STATUS_CHANGED = "order_status_changed"
+        ORDER_PAYMENT_STATUS_CHANGED = "order_payment_status_changed"
+        ORDER_FULFILLMENT_STATUS_CHANGED = "order_fulfillment_status_changed"
+        ORDER_ARCHIVED_CHANGED = "order_archived_changed"
+        ORDER_NOTE_ADDED = "order_note_added"
+        TRANSACTION_SETTLED = "transaction_settled"
+        SHIPMENT_STATUS_CHANGED = "shipment_status_changed"
 
     id = models.BigAutoField(primary_key=True)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    event_type = models.CharField(max_length=40, choices=Type.choices)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.CharField(max_length=255)
     trigger = models.CharField(max_length=64)  # e.g. "_place", "_capture", "_ship"

@@ -25,7 +25,7 @@ from django.db.transaction import atomic
 from oms.actors import Actor
 from oms.webhooks.outbox import webhook_deliveries_record
 from orders.errors import transition_refused
-from orders.events import order_event_record
+from orders.events import transaction_settled_event
 from orders.locks import order_lock
 from orders.models import Order, OrderEvent
 from orders.services.statuses import StatusesWrite, order_statuses_write
@@ -70,14 +70,13 @@ def order_transaction_event(
 ) -> OrderEvent:
     """The timeline row of a settled transaction (`save=False`: built, for the statuses
     writer to record with its own)."""
-    return order_event_record(
+    return transaction_settled_event(
         save=save,
-        order_id=order.pk,
+        order=order,
         actor=actor,
         trigger=TRIGGERS[Transaction.Type(txn.type)],
         subject_type=txn.type,
         subject_id=txn.pk,
-        from_status=Transaction.Status.PENDING,
         to_status=txn.status,
         amount_cents=txn.amount_cents,
         currency_code=txn.currency_code,

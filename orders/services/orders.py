@@ -25,7 +25,7 @@ from orders.errors import (
     relationship,
     transition_refused,
 )
-from orders.events import order_change_event, order_event_record
+from orders.events import order_note_added_event, order_status_changed_event
 from orders.locks import order_lock
 from orders.models import Customer, LineItem, Order, OrderEvent
 from orders.selectors import address_is_referenced, drafts_to_purge
@@ -306,7 +306,7 @@ def order_status_sync(*, order: Order, actor: Actor, trigger: str) -> None:
     else:
         return
     order.save(update_fields=["status", "updated_at"])
-    order_change_event(
+    order_status_changed_event(
         order=order,
         actor=actor,
         trigger=trigger,
@@ -384,12 +384,4 @@ def order_note_add(*, order: Order, actor: Actor, message: str) -> OrderEvent:
         )
     with transaction.atomic():
         locked = order_lock(order.pk)
-        return order_event_record(
-            order_id=locked.pk,
-            actor=actor,
-            trigger="_note",
-            subject_type="orders",
-            subject_id=locked.pk,
-            field="note",
-            message=message,
-        )
+        return order_note_added_event(order=locked, actor=actor, message=message)

@@ -61,7 +61,7 @@ from orders.errors import (
     relationship,
     transition_refused,
 )
-from orders.events import order_change_event, order_topic_publish_on_commit
+from orders.events import order_status_changed_event, order_topic_publish_on_commit
 from orders.locks import order_line_items_lock, order_lock
 from orders.models import LineItem, Order, OrderEvent
 from orders.services.addresses import address_missing_fields
@@ -282,7 +282,7 @@ def _placement_prepare(order: Order, *, actor: Actor) -> Prepared:
     if needs_shipping:
         shipments_check_shipping_methods(order=order, shipments=shipments)
     source = _check_payment(order)
-    event = order_change_event(
+    event = order_status_changed_event(
         order=order, actor=actor, trigger="_place", from_status=from_status, to_status=order.status
     )
     return Prepared(event.pk, source, needs_shipping)
@@ -513,7 +513,7 @@ def _order_placed(
     if order.customer_id is not None:
         customer_order_placed(customer_id=order.customer_id)
         _order_address_book_save(order)
-    event = order_change_event(
+    event = order_status_changed_event(
         order=order,
         actor=actor,
         trigger=trigger,
@@ -618,7 +618,7 @@ def _order_placing_abort(
     from_status = locked.status
     locked.abort_placing()
     locked.placement_errors = [error_as_dict(error) for error in errors]
-    event = order_change_event(
+    event = order_status_changed_event(
         order=locked,
         actor=actor,
         trigger="_place",

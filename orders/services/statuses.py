@@ -17,7 +17,11 @@ from django.utils import timezone
 
 from fulfillment.models import Shipment
 from oms.actors import Actor
-from orders.events import order_change_event, order_events_record
+from orders.events import (
+    order_events_record,
+    order_fulfillment_status_changed_event,
+    order_payment_status_changed_event,
+)
 from orders.locks import order_lock
 from orders.models import LineItem, Order, OrderEvent
 from orders.statuses import (
@@ -139,12 +143,16 @@ def order_statuses_write(
         stamp = f"{field.removesuffix('_status')}_updated_at"
         setattr(order, stamp, now)
         values |= {field: derived, stamp: now}
+        typed_event = (
+            order_payment_status_changed_event
+            if field == "payment_status"
+            else order_fulfillment_status_changed_event
+        )
         events.append(
-            order_change_event(
+            typed_event(
                 order=order,
                 actor=actor,
                 trigger=trigger,
-                field=field,
                 from_status=before,
                 to_status=derived,
                 save=False,

@@ -38,7 +38,11 @@ from orders.errors import (
     attribute,
     transition_refused,
 )
-from orders.events import order_change_event, order_topic_publish_on_commit
+from orders.events import (
+    order_archived_changed_event,
+    order_status_changed_event,
+    order_topic_publish_on_commit,
+)
 from orders.locks import order_lock
 from orders.models import Order
 from orders.services.checkout import tracked_stock_lines
@@ -110,7 +114,7 @@ def _check_fulfillable(order: Order) -> None:
 
 
 def _status_event(order: Order, *, actor: Actor, trigger: str, from_status: str) -> None:
-    order_change_event(
+    order_status_changed_event(
         order=order, actor=actor, trigger=trigger, from_status=from_status, to_status=order.status
     )
 
@@ -375,14 +379,7 @@ def _order_archive_set(*, order: Order, actor: Actor, archive: bool) -> Order:
             return locked
         locked.archived_at = timezone.now() if archive else None
         locked.save(update_fields=["archived_at", "updated_at"])
-        order_change_event(
-            order=locked,
-            actor=actor,
-            trigger=trigger,
-            field="archived",
-            from_status="active" if archive else "archived",
-            to_status="archived" if archive else "active",
-        )
+        order_archived_changed_event(order=locked, actor=actor, trigger=trigger, archived=archive)
     return locked
 
 
