@@ -304,12 +304,12 @@ class ShippingMethodAdmin(ServiceModelAdmin):
     def enabled(self, method: ShippingMethod) -> bool:
         return method.is_enabled
 
-    @admin.action(description="Disable the selected shipping methods")
+    @admin.action(description="Disable the selected shipping methods", permissions=["change"])
     def disable_methods(self, request: HttpRequest, queryset: QuerySet[ShippingMethod]) -> None:
         for method in queryset:
             services.shipping_method_disable(shipping_method=method)
 
-    @admin.action(description="Enable the selected shipping methods")
+    @admin.action(description="Enable the selected shipping methods", permissions=["change"])
     def enable_methods(self, request: HttpRequest, queryset: QuerySet[ShippingMethod]) -> None:
         for method in queryset:
             services.shipping_method_enable(shipping_method=method)

@@ -80,13 +80,13 @@ class MarketAdmin(ServiceModelAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         services.market_save(market=obj)
 
-    @admin.action(description="Disable selected markets")
+    @admin.action(description="Disable selected markets", permissions=["change"])
     def disable_markets(self, request: HttpRequest, queryset: QuerySet[Market]) -> None:
         for market in queryset:
             services.market_disable(market=market)
         self.message_user(request, f"{queryset.count()} market(s) disabled.", messages.SUCCESS)
 
-    @admin.action(description="Enable selected markets")
+    @admin.action(description="Enable selected markets", permissions=["change"])
     def enable_markets(self, request: HttpRequest, queryset: QuerySet[Market]) -> None:
         for market in queryset:
             services.market_enable(market=market)

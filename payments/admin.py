@@ -65,17 +65,19 @@ class PaymentGatewayAdmin(ServiceModelAdmin):
     def enabled(self, gateway: PaymentGateway) -> bool:
         return gateway.is_enabled
 
-    @admin.action(description="Disable the selected gateways")
+    @admin.action(description="Disable the selected gateways", permissions=["change"])
     def disable_gateways(self, request: HttpRequest, queryset: QuerySet[PaymentGateway]) -> None:
         for gateway in queryset:
             services.payment_gateway_disable(payment_gateway=gateway)
 
-    @admin.action(description="Enable the selected gateways")
+    @admin.action(description="Enable the selected gateways", permissions=["change"])
     def enable_gateways(self, request: HttpRequest, queryset: QuerySet[PaymentGateway]) -> None:
         for gateway in queryset:
             services.payment_gateway_enable(payment_gateway=gateway)
 
-    @admin.action(description="Regenerate the shared secret of the selected gateways")
+    @admin.action(
+        description="Regenerate the shared secret of the selected gateways", permissions=["change"]
+    )
     def regenerate_shared_secrets(
         self, request: HttpRequest, queryset: QuerySet[PaymentGateway]
     ) -> None:
@@ -105,12 +107,12 @@ class PaymentMethodAdmin(ServiceModelAdmin):
     def enabled(self, method: PaymentMethod) -> bool:
         return method.is_enabled
 
-    @admin.action(description="Disable the selected payment methods")
+    @admin.action(description="Disable the selected payment methods", permissions=["change"])
     def disable_methods(self, request: HttpRequest, queryset: QuerySet[PaymentMethod]) -> None:
         for method in queryset:
             services.payment_method_disable(payment_method=method)
 
-    @admin.action(description="Enable the selected payment methods")
+    @admin.action(description="Enable the selected payment methods", permissions=["change"])
     def enable_methods(self, request: HttpRequest, queryset: QuerySet[PaymentMethod]) -> None:
         for method in queryset:
             services.payment_method_enable(payment_method=method)

@@ -86,22 +86,24 @@ class WebhookAdmin(ServiceModelAdmin):
     def enabled(self, webhook: Webhook) -> bool:
         return webhook.enabled
 
-    @admin.action(description="Disable the selected webhooks")
+    @admin.action(description="Disable the selected webhooks", permissions=["change"])
     def disable_webhooks(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:
         for webhook in queryset:
             services.webhook_disable(webhook=webhook)
 
-    @admin.action(description="Enable the selected webhooks")
+    @admin.action(description="Enable the selected webhooks", permissions=["change"])
     def enable_webhooks(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:
         for webhook in queryset:
             services.webhook_enable(webhook=webhook)
 
-    @admin.action(description="Reset the circuit of the selected webhooks")
+    @admin.action(description="Reset the circuit of the selected webhooks", permissions=["change"])
     def reset_circuits(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:
         for webhook in queryset:
             services.webhook_reset_circuit(webhook=webhook)
 
-    @admin.action(description="Regenerate the shared secret of the selected webhooks")
+    @admin.action(
+        description="Regenerate the shared secret of the selected webhooks", permissions=["change"]
+    )
     def regenerate_secrets(self, request: HttpRequest, queryset: QuerySet[Webhook]) -> None:
         for webhook in queryset:
             services.webhook_regenerate_shared_secret(webhook=webhook)
@@ -138,7 +140,11 @@ class WebhookDeliveryAdmin(ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description="Resend the selected deliveries", permissions=["view"])
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        # re-queuing a delivery changes its webhook's traffic: who may change webhooks
+        return request.user.has_perm("webhooks.change_webhook")
+
+    @admin.action(description="Resend the selected deliveries", permissions=["resend"])
     def resend(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
         count = 0
         for delivery in queryset:
