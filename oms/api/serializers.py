@@ -4,6 +4,7 @@ the rules on which attributes a client may send when creating or updating."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from rest_framework_json_api.serializers import LazySerializersDict
 from rest_framework_json_api.utils import get_included_resources
 
 from oms.api.errors import BadRequest
+from oms.api.links import use_link_templates
 from oms.api.registry import SERIALIZERS
 from oms.money import cents_to_float, format_money
 
@@ -268,6 +270,27 @@ def include_names(request: Any) -> set[str]:
     }
 
 
+# (serializer class, the include names it renders) -> its unbound fields; see `get_fields`
+_FIELD_PROTOTYPES: dict[tuple[type, frozenset[str]], dict[str, Any]] = {}
+
+
+def field_copy(prototype: Any) -> Any:
+    """A copy of an unbound field its serializer may bind: shallow (the prototype's
+    arguments, validators and querysets are shared, never changed), except that a child field
+    is copied too and re-parented, and a nested serializer is copied whole."""
+    if isinstance(prototype, serializers.BaseSerializer):
+        return copy.deepcopy(prototype)
+    field = object.__new__(type(prototype))  # copy.copy, without its reduce protocol
+    field.__dict__.update(prototype.__dict__)
+    for attribute in ("child_relation", "child"):
+        child = getattr(prototype, attribute, None)
+        if isinstance(child, serializers.Field):
+            child = field_copy(child)
+            child.parent = field
+            setattr(field, attribute, child)
+    return field
+
+
 class ResourceSerializer(jsonapi.ModelSerializer):
     """Declare `Meta.resource_name`, `Meta.model`, `Meta.fields` (attributes, without the
     common ones), `Meta.creatable` and `Meta.updatable` (attribute and relationship names a
@@ -336,6 +359,30 @@ class ResourceSerializer(jsonapi.ModelSerializer):
             )
 
     def get_fields(self) -> dict[str, Any]:
+        """The fields, copied from prototypes built once per (class, includes it renders).
+
+        Building them is most of a read's time otherwise: DRF introspects the model and deep
+        copies every declared field for every serializer, and the JSON:API renderer makes one
+        serializer per included record. What the fields depend on is the class and which of
+        its relationships `include` names; each serializer gets shallow copies of unbound
+        prototypes, bound to it alone."""
+        request = self.context.get("request")
+        names = include_names(request)
+        key = (
+            type(self),
+            frozenset(
+                name
+                for name in names
+                if name in self.relationships or name in self.computed_relationships
+            ),
+        )
+        prototypes = _FIELD_PROTOTYPES.get(key)
+        if prototypes is None:
+            prototypes = self.build_fields()
+            _FIELD_PROTOTYPES[key] = prototypes
+        return {name: field_copy(field) for name, field in prototypes.items()}
+
+    def build_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
         resource = self.Meta.resource_name
         if getattr(self.Meta, "singleton", False):
@@ -416,6 +463,8 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                 )
             else:
                 fields[name] = links_field(resource_type, many=True, source="*", **computed_links)
+        for field in fields.values():
+            use_link_templates(field)
         return fields
 
     def get_validators(self) -> list[Any]:

@@ -428,8 +428,8 @@ class LineItemSerializer(ResourceSerializer):
         )
         updatable = ("quantity", "unit_amount_cents", "name", "_reserve_stock")
 
-    def get_fields(self) -> dict[str, Any]:
-        fields = super().get_fields()
+    def build_fields(self) -> dict[str, Any]:
+        fields = super().build_fields()
         fields["currency_code"] = serializers.CharField(
             source="order.currency_code", read_only=True
         )

@@ -70,3 +70,17 @@ def test_order_endpoints_do_not_grow_with_the_lines(as_role, template):
     assert counts[0] == counts[1], (
         f"{template}: {counts[0]} queries with 1 line, {counts[1]} with 50"
     )
+
+
+# The benchmark's read (`python -m bench get-order`), past authentication (one more statement
+# for a bearer token): the order (market, addresses and customer joined), its line items with
+# their SKUs joined, its shipments with their stock location joined, its authorizations and
+# the shipments' stock line items.
+GET_ORDER_STATEMENT_BUDGET = 5
+
+
+def test_the_benchmarked_order_read_stays_within_its_statement_budget(as_role):
+    api = as_role("admin")
+    order = placed_order(3)
+    statements = count(api, f"/api/orders/{order.pk}?include=line_items,shipments,authorizations")
+    assert statements <= GET_ORDER_STATEMENT_BUDGET
