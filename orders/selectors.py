@@ -96,14 +96,14 @@ def address_is_referenced(address: Address, *, order: Order | None = None, slot:
     """Whether anything other than `order`'s own `slot` ("shipping_address" or
     "billing_address") points at the address: another order, the order's other slot, a
     customer's address book, a merchant, a stock location… Every relation counts, present and
-    future ones alike. An order given a referenced address gets a clone instead."""
+    future ones alike. An order given a referenced address gets a clone instead. One query."""
+    condition = Q()
     for relation in _address_relations():
         referencing = _referencing(relation, address)
         if order is not None and relation.related_model is Order and relation.field.name == slot:
             referencing = referencing.exclude(pk=order.pk)
-        if referencing.exists():
-            return True
-    return False
+        condition |= Q(Exists(referencing))
+    return Address.objects.filter(condition, pk=address.pk).exists()
 
 
 def addresses_unreferenced() -> Q:

@@ -28,6 +28,8 @@ class IncludeWalk:
     def __init__(self, *, capped: bool):
         self.walked: set[tuple[Any, ...]] = set()
         self.capped = capped
+        # (serializer class, context id) -> the fields its serializers share in this render
+        self.fields: dict[tuple[type, int], Any] = {}
 
     def check(self, included_cache: Any) -> None:
         if self.capped and sum(map(len, included_cache.values())) > MAX_INCLUDED_RECORDS:
@@ -35,6 +37,11 @@ class IncludeWalk:
 
 
 _walk: ContextVar[IncludeWalk | None] = ContextVar("include_walk", default=None)
+
+
+def current_walk() -> IncludeWalk | None:
+    """The document being rendered, if any."""
+    return _walk.get()
 
 
 class TooManyIncluded(Exception):

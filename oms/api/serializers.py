@@ -12,8 +12,10 @@ from operator import attrgetter
 from typing import Any, ClassVar
 
 from django.db.models import Model
+from django.utils.functional import cached_property
 from django.utils.module_loading import import_string
 from rest_framework import serializers
+from rest_framework.serializers import ListSerializer
 from rest_framework_json_api import serializers as jsonapi
 from rest_framework_json_api.relations import (
     HyperlinkedRelatedField,
@@ -27,6 +29,7 @@ from rest_framework_json_api.utils import get_included_resources
 from oms.api.errors import BadRequest
 from oms.api.links import use_link_templates
 from oms.api.registry import SERIALIZERS
+from oms.api.renderers import current_walk
 from oms.money import cents_to_float, format_money
 
 COMMON_READ_ONLY = ("id", "created_at", "updated_at")
@@ -357,6 +360,20 @@ class ResourceSerializer(jsonapi.ModelSerializer):
                     if resource_type in SERIALIZERS
                 },
             )
+
+    @cached_property
+    def fields(self) -> Any:
+        """While a document renders, the serializers the renderer makes for each included
+        record of a class share the first one's fields (the renderer reads them against the
+        record it passes; they depend only on the class and the request)."""
+        walk = current_walk()
+        if walk is None or not (self.parent is None or isinstance(self.parent, ListSerializer)):
+            return super().fields
+        key = (type(self), id(self.context))
+        shared = walk.fields.get(key)
+        if shared is None:
+            shared = walk.fields[key] = super().fields
+        return shared
 
     def get_fields(self) -> dict[str, Any]:
         """The fields, copied from prototypes built once per (class, includes it renders).

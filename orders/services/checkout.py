@@ -74,7 +74,12 @@ def order_shipment_shipping_method_set(
             shipment=shipment, shipping_method=shipping_method, actor=actor
         )
         if order.status in Order.CART_STATUSES:
-            order_contents_changed(order=order, actor=actor, trigger="shipping_method")
+            # the lines did not change, so neither did the plan (placement plans again with
+            # its reservations): only the shipping charges follow the method
+            shipments = list(Shipment.objects.filter(order=order).select_related("shipping_method"))
+            order_contents_changed(
+                order=order, actor=actor, trigger="shipping_method", shipments=shipments
+            )
     return shipment
 
 

@@ -105,15 +105,18 @@ def line_item_create(
         locked = order_lock(order.pk)
         order_require_editable(locked, integration=integration)
         resolved, pointer = _sku_resolve(sku=sku, sku_code=sku_code)
-        price = prices_for_skus(
-            price_list_id=locked.market.price_list_id, sku_ids={resolved.pk}
-        ).get(resolved.pk)
+        lines = order_line_items_lock(locked)
+        # every line's price at once: the recompute reprices the others from the same rows
+        prices = prices_for_skus(
+            price_list_id=locked.market.price_list_id,
+            sku_ids={resolved.pk} | {existing.sku_id for existing in lines if existing.sku_id},
+        )
+        price = prices.get(resolved.pk)
         if price is None and unit_amount_cents is None:
             raise SkuNotPriced(
                 f"The SKU {resolved.code} has no price in the market {locked.market.code}.",
                 pointer=pointer,
             )
-        lines = order_line_items_lock(locked)
         line = None
         if update_quantity:
             line = next(
@@ -146,7 +149,9 @@ def line_item_create(
         elif not line.unit_amount_manual and price is not None:
             line.unit_amount_cents = price.unit_amount_cents_for(line.quantity)
         _line_save(line)
-        order_contents_changed(order=locked, actor=actor, trigger="line_item_create", lines=lines)
+        order_contents_changed(
+            order=locked, actor=actor, trigger="line_item_create", lines=lines, prices=prices
+        )
     line.refresh_from_db()
     return line
 

@@ -12,8 +12,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import can_proceed
 
+from fulfillment.models import Shipment
 from markets.errors import MarketDisabled
-from markets.models import Address, Market
+from markets.models import Address, Market, Price
 from oms.actors import SYSTEM, Actor
 from oms.sequences import sequence_next
 from orders.errors import (
@@ -317,14 +318,28 @@ def order_status_sync(*, order: Order, actor: Actor, trigger: str) -> None:
 
 
 def order_contents_changed(
-    *, order: Order, actor: Actor, trigger: str, lines: Sequence[LineItem] | None = None
+    *,
+    order: Order,
+    actor: Actor,
+    trigger: str,
+    lines: Sequence[LineItem] | None = None,
+    prices: Mapping[str, Price] | None = None,
+    shipments: Sequence[Shipment] | None = None,
 ) -> None:
     """After lines, customer or addresses of a locked order changed: run the recompute
     pipeline (autorefresh carts reprice too; an order being edited keeps its lines' prices)
-    and move draft ↔ pending."""
+    and move draft ↔ pending. `prices`: the lines' prices by SKU id, when the caller read them
+    in this transaction already; `shipments`: the cart's shipments, when its plan stands."""
     is_cart = order.status in Order.CART_STATUSES
     if (is_cart and order.autorefresh) or order.status == Order.Status.EDITING:
-        order_recompute(order=order, actor=actor, reprice=is_cart, lines=lines)
+        order_recompute(
+            order=order,
+            actor=actor,
+            reprice=is_cart,
+            lines=lines,
+            prices=prices,
+            shipments=shipments,
+        )
     order_status_sync(order=order, actor=actor, trigger=trigger)
 
 

@@ -9,7 +9,7 @@ is the only writer of the stored totals.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.utils import timezone
 
@@ -22,6 +22,7 @@ from fulfillment.errors import (
 from fulfillment.models import Shipment, ShippingMethod
 from fulfillment.selectors import shipment_cost
 from fulfillment.services import shipments_build
+from markets.models import Price
 from oms.actors import Actor
 from orders.errors import OrderTotalNegative, attribute
 from orders.locks import order_line_items_lock
@@ -40,16 +41,18 @@ def order_recompute(
     shipments: Sequence[Shipment] | None = None,
     loaded_units: dict[str, int] | None = None,
     also_save: Sequence[str] = (),
+    prices: Mapping[str, Price] | None = None,
 ) -> tuple[list[LineItem], list[LineItem]]:
     """Run the pipeline on the locked `order`. `shipments` given (placement planned them with
     its stock reservations) are used as they are; otherwise a cart's draft shipments are
     planned here. `loaded_units`: the lines' unit prices as stored, when the caller repriced
     them in memory already; `also_save`: other fields the caller changed on `order`, saved
-    with its totals. Returns (the order's lines, charges included; the SKU lines with no price)."""
+    with its totals; `prices`: the lines' prices by SKU id, read in this transaction already.
+    Returns (the order's lines, charges included; the SKU lines with no price)."""
     lines = list(order_line_items_lock(order) if lines is None else lines)
     if loaded_units is None:
         loaded_units = {line.pk: line.unit_amount_cents for line in lines}
-    unpriced = line_items_reprice(order, lines) if reprice else []
+    unpriced = line_items_reprice(order, lines, prices=prices) if reprice else []
     if order.status in Order.CART_STATUSES or order.status == Order.Status.PLACING:
         planned = list(shipments) if shipments is not None else _shipments_plan(order, actor)
         lines = _charges_sync(order=order, lines=lines, shipments=planned)
@@ -58,15 +61,16 @@ def order_recompute(
     return lines, unpriced
 
 
-def line_items_reprice(order: Order, lines: Sequence[LineItem]) -> list[LineItem]:
+def line_items_reprice(
+    order: Order, lines: Sequence[LineItem], prices: Mapping[str, Price] | None = None
+) -> list[LineItem]:
     """Set every SKU line's unit price from the market's price list (volume tier by quantity),
     except lines an integration priced. Returns the lines that have no price (left as they were).
-    """
+    `prices` (by SKU id) are used when they cover every line's SKU, else they are read."""
     sku_lines = [line for line in lines if line.item_type == "skus" and line.sku_id]
-    prices = prices_for_skus(
-        price_list_id=order.market.price_list_id,
-        sku_ids={line.sku_id for line in sku_lines if line.sku_id},
-    )
+    sku_ids = {line.sku_id for line in sku_lines if line.sku_id}
+    if prices is None or not sku_ids <= prices.keys():
+        prices = prices_for_skus(price_list_id=order.market.price_list_id, sku_ids=sku_ids)
     unpriced: list[LineItem] = []
     for line in sku_lines:
         if line.unit_amount_manual:
