@@ -70,6 +70,7 @@ from oms.actors import Actor
 from oms.errors import DomainError
 from oms.sequences import sequence_next
 from oms.services import resource_delete, resource_save
+from oms.webhooks.outbox import webhook_deliveries_record
 from orders.models import LineItem, Order, OrderEvent
 
 # --- plain resources ------------------------------------------------------------------------
@@ -106,6 +107,10 @@ def stock_item_save(*, stock_item: StockItem) -> StockItem:
                     f"The quantity cannot go below the {reserved} reserved units.",
                     pointer="/data/attributes/quantity",
                 )
+            saved = resource_save(stock_item)
+            if current.quantity != saved.quantity:
+                webhook_deliveries_record(events=[("stock_items.update", "stock_items", saved.pk)])
+            return saved
         return resource_save(stock_item)
 
 
@@ -137,6 +142,7 @@ def stock_item_adjust(
                 pointer="/data/attributes/delta",
             )
         StockItem.objects.filter(pk=current.pk).update(quantity=after, updated_at=timezone.now())
+        webhook_deliveries_record(events=[("stock_items.update", "stock_items", current.pk)])
         adjustment = StockAdjustment.objects.create(
             stock_item=current,
             delta=delta,

@@ -219,6 +219,15 @@ REST_FRAMEWORK = {
 
 # --- the product ----------------------------------------------------------------------------
 OMS_ORGANIZATION_DOMAIN = os.environ.get("OMS_ORGANIZATION_DOMAIN", "commercelayer.io")
+# The API's public base URL, for the links of documents rendered outside a request (webhook
+# payloads): by default the first ALLOWED_HOSTS name (https unless DEBUG), else localhost.
+_PUBLIC_HOST = next(
+    (host for host in ALLOWED_HOSTS if host not in ("*", "") and not host.startswith(".")),
+    "localhost",
+)
+OMS_PUBLIC_URL = os.environ.get(
+    "OMS_PUBLIC_URL", f"{'http' if DEBUG else 'https'}://{_PUBLIC_HOST}"
+).rstrip("/")
 OMS_DEFAULT_LOCALE = os.environ.get("OMS_DEFAULT_LOCALE", "en")
 # The longest one payment gateway call may take, in seconds, from connecting to the last byte of
 # the answer (a gateway's own `timeout_ms` can only shorten it): a slow or dripping gateway
@@ -351,6 +360,9 @@ OMS_IDEMPOTENCY_CLAIM_TIMEOUT = int(os.environ.get("OMS_IDEMPOTENCY_CLAIM_TIMEOU
 OMS_WEBHOOKS_ALLOW_HTTP = os.environ.get("OMS_WEBHOOKS_ALLOW_HTTP", "1" if DEBUG else "") == "1"
 OMS_WEBHOOKS_ALLOW_PRIVATE = os.environ.get("OMS_WEBHOOKS_ALLOW_PRIVATE", "") == "1"
 OMS_WEBHOOKS_BACKOFF_SECONDS = float(os.environ.get("OMS_WEBHOOKS_BACKOFF_SECONDS", "15"))
+# How long a sender owns the deliveries it claimed: past the 5 s call deadline, with room; a
+# killed sender's rows go to another once it lapses (at least 6 s).
+OMS_WEBHOOKS_LEASE_SECONDS = float(os.environ.get("OMS_WEBHOOKS_LEASE_SECONDS", "60"))
 # --- end webhooks ---------------------------------------------------------------------------
 
 # --- tasks ----------------------------------------------------------------------------------

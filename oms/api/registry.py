@@ -45,4 +45,5 @@ SERIALIZERS: dict[str, str] = {
     "test_payments": "orders.api.serializers.TestPaymentSerializer",
     "webhooks": "oms.webhooks.api.serializers.WebhookSerializer",
     "event_callbacks": "oms.webhooks.api.serializers.EventCallbackSerializer",
+    "events": "oms.webhooks.api.serializers.EventSerializer",
 }

@@ -121,3 +121,16 @@ class EventCallback(Resource):
 
     def __str__(self) -> str:
         return f"{self.callback_url} {self.response_code or '-'}"
+
+
+class Event(Resource):
+    """A topic webhooks can subscribe to (Commerce Layer's `events`): one row per name of
+    `oms.webhooks.topics.TOPICS`, kept in step by `events_sync` after every migrate."""
+
+    name = models.CharField(max_length=100, unique=True, editable=False)
+
+    class Meta(Resource.Meta):
+        ordering = ("name", "id")
+
+    def __str__(self) -> str:
+        return self.name

@@ -35,18 +35,28 @@ from oms.webhooks.models import (
     EXCERPT_CHARS,
     MAX_ATTEMPTS,
     PAYLOAD_CHARS,
+    Event,
     EventCallback,
     Webhook,
     WebhookDelivery,
     new_webhook_shared_secret,
 )
+from oms.webhooks.outbox import webhook_deliveries_record
 from oms.webhooks.selectors import deliveries_due
+from oms.webhooks.topics import TOPICS
 
 logger = logging.getLogger("oms.webhooks")
 
 DEADLINE_SECONDS = 5.0  # one call, connect to last byte (spec section 8)
-# A claimed row belongs to its worker this long: past every call's deadline, with room.
-LEASE_SECONDS = 60
+# A claimed row belongs to its worker OMS_WEBHOOKS_LEASE_SECONDS (60): past every call's
+# deadline, with room.
+MIN_LEASE_SECONDS = DEADLINE_SECONDS + 1
+
+
+def lease_seconds() -> float:
+    return max(float(settings.OMS_WEBHOOKS_LEASE_SECONDS), MIN_LEASE_SECONDS)
+
+
 MAX_BACKOFF_SECONDS = 3600
 # Who renders the payloads: a read-only integration, so the document is what an integration
 # would GET.
@@ -106,7 +116,21 @@ def callback_url_check(url: str, *, resolve_host: bool = False) -> list[str]:
     return [str(address) for address in addresses]
 
 
+class TopicUnknown(DomainError):
+    code = "TOPIC_UNKNOWN"
+
+
+class EventNeverFired(DomainError):
+    code = "EVENT_NEVER_FIRED"
+
+
 def _checked(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    if "topic" in data and data["topic"] not in TOPICS:
+        raise TopicUnknown(
+            f"{data['topic']!r} is not a topic: one of the events' names "
+            f"({', '.join(sorted(TOPICS))})",
+            pointer="/data/attributes/topic",
+        )
     if "callback_url" in data:
         callback_url_check(str(data["callback_url"]))
     includes = data.get("include_resources")
@@ -169,6 +193,42 @@ def delivery_resend(*, delivery: WebhookDelivery) -> WebhookDelivery:
     return locked
 
 
+# --- events --------------------------------------------------------------------------------------
+
+
+def events_sync(*, using: str = "default") -> int:
+    """One `events` row per topic this system publishes (run after every migrate, so a topic
+    added in code appears without a migration of its own). Returns how many were added."""
+    events = Event.objects.using(using)
+    known = set(events.values_list("name", flat=True))
+    missing = [Event(name=name) for name in TOPICS if name not in known]
+    events.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
+
+
+def event_update(*, event: Event, data: Mapping[str, Any]) -> Event:
+    return resource_update(event, data)
+
+
+def event_trigger(*, event: Event) -> Event:
+    """`_trigger`: send the event's latest occurrence again to every enabled webhook of its
+    topic (a new delivery each, through the outbox like any other)."""
+    with transaction.atomic():
+        latest = (
+            WebhookDelivery.objects.filter(topic=event.name)
+            .order_by("-created_at", "-pk")
+            .values_list("resource_type", "resource_id")
+            .first()
+        )
+        if latest is None:
+            raise EventNeverFired(
+                f"{event.name} has not fired yet: there is no resource to send again.",
+                pointer="/data/attributes/_trigger",
+            )
+        webhook_deliveries_record(events=[(event.name, *latest)])
+    return event
+
+
 # --- the sender ----------------------------------------------------------------------------------
 
 
@@ -188,7 +248,7 @@ class SendSummary:
 
 def _claim(limit: int) -> list[tuple[WebhookDelivery, Any]]:
     now = timezone.now()
-    locked_until = now + timedelta(seconds=LEASE_SECONDS)
+    locked_until = now + timedelta(seconds=lease_seconds())
     with transaction.atomic():
         # skip_locked: two workers claiming at once take different rows instead of waiting
         # (SQLite ignores it: its write transactions are serialized anyway).
@@ -227,7 +287,17 @@ def payload_render(*, resource_type: str, resource_id: str, include: list[str]) 
     except Resolver404:
         return None
     params = {"include": ",".join(include)} if include else {}
-    request = APIRequestFactory().get(path, params, HTTP_ACCEPT="application/vnd.api+json")
+    public = urllib.parse.urlsplit(settings.OMS_PUBLIC_URL)
+    request = APIRequestFactory().get(
+        path,
+        params,
+        HTTP_ACCEPT="application/vnd.api+json",
+        HTTP_HOST=public.netloc,
+        secure=public.scheme == "https",
+    )
+    # the host is this system's own configured name, not a client's header: links are built
+    # on it without the ALLOWED_HOSTS check a request from outside gets
+    request.get_host = lambda: public.netloc  # type: ignore[method-assign]
     force_authenticate(request, token=RENDERER)  # type: ignore[arg-type]
     response = match.func(request, *match.args, **match.kwargs)
     response.render()

@@ -21,6 +21,7 @@ from orders.events import (
     order_events_record,
     order_fulfillment_status_changed_event,
     order_payment_status_changed_event,
+    order_topic_publish_on_commit,
 )
 from orders.locks import order_lock
 from orders.models import LineItem, Order, OrderEvent
@@ -160,6 +161,8 @@ def order_statuses_write(
         )
     if events:
         order_events_record(events)
+    if values.get("payment_status") == Order.PaymentStatus.PAID:
+        order_topic_publish_on_commit(order=order, topic="orders.pay")
     if known is not None and known.unsaved:
         # the step's own fields and the statuses in one UPDATE (through the model's save, so
         # its status transition keeps its concurrency guard)

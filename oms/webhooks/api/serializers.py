@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from oms.api.serializers import Relationship, ResourceSerializer, TypedMethodField
-from oms.webhooks.models import EventCallback, Webhook
+from oms.webhooks.models import Event, EventCallback, Webhook
 from oms.webhooks.services import payload_json
 
 
@@ -68,3 +68,33 @@ class EventCallbackSerializer(ResourceSerializer):
 
     def get_signature(self, instance: EventCallback) -> str:
         return ""  # not kept: recomputing it needs the secret of the time
+
+
+# how many of an event's latest callbacks `last_event_callbacks` lists
+LAST_EVENT_CALLBACKS = 10
+
+
+class EventSerializer(ResourceSerializer):
+    computed_relationships = {
+        "webhooks": ("get_webhooks", "webhooks"),
+        "last_event_callbacks": ("get_last_event_callbacks", "event_callbacks"),
+    }
+    _trigger = serializers.BooleanField(write_only=True, required=False)
+
+    class Meta:
+        model = Event
+        resource_name = "events"
+        fields = ("name", "_trigger")
+        read_only_fields = ("name",)
+        creatable: tuple[str, ...] = ()
+        updatable = ("_trigger",)
+
+    def get_webhooks(self, event: Event) -> list[Webhook]:
+        return list(Webhook.objects.filter(topic=event.name).order_by("created_at", "pk"))
+
+    def get_last_event_callbacks(self, event: Event) -> list[EventCallback]:
+        return list(
+            EventCallback.objects.filter(webhook__topic=event.name).order_by("-created_at", "-pk")[
+                :LAST_EVENT_CALLBACKS
+            ]
+        )

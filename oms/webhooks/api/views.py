@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Model
@@ -10,7 +11,7 @@ from oms.api.permissions import BACK_OFFICE, READ, Policy
 from oms.api.views import ResourceViewSet, fields
 from oms.webhooks import services
 from oms.webhooks.api import serializers as s
-from oms.webhooks.models import Webhook
+from oms.webhooks.models import Event, Webhook
 
 
 class WebhookView(ResourceViewSet):
@@ -57,3 +58,33 @@ class EventCallbackView(ResourceViewSet):
     policy = Policy(read_only=READ, admin=READ)
     filterable = fields("callback_url", "response_code", webhook_id="webhook__id")
     sortable = fields("response_code")
+
+
+class EventView(ResourceViewSet):
+    """The topics (read by the back office; `_trigger` and the reference fields updated by an
+    admin integration; sales channels and customers get 401)."""
+
+    resource_name = "events"
+    serializer_class = s.EventSerializer
+    policy = Policy(read_only=READ, admin=READ | frozenset({"update"}))
+    filterable = fields("name")
+    sortable = fields("name")
+    triggers = {"_trigger": "trigger_event"}
+    computed_relationships = {
+        "webhooks": "webhooks",
+        "last_event_callbacks": "event_callbacks",
+    }
+
+    def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
+        assert isinstance(instance, Event)
+        return services.event_update(event=instance, data=data)
+
+    def trigger_event(self, instance: Event, value: Any) -> Event:
+        return services.event_trigger(event=instance)
+
+    def computed_related_ids(self, name: str, parent: Model) -> Sequence[str]:
+        assert isinstance(parent, Event)
+        serializer = s.EventSerializer(context={"request": self.request})
+        if name == "webhooks":
+            return [webhook.pk for webhook in serializer.get_webhooks(parent)]
+        return [callback.pk for callback in serializer.get_last_event_callbacks(parent)]

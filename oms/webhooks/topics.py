@@ -1,0 +1,26 @@
+"""Every webhook topic this system publishes (Commerce Layer's names), with what fires it.
+
+A webhook subscribes to one of these; each is also an `events` resource (`events_sync`), the
+list a merchant picks from, with the webhooks listening to it and its latest callbacks."""
+
+from __future__ import annotations
+
+from oms.webhooks.outbox import SHIPMENT_STATUS_TOPICS
+
+TOPICS: dict[str, str] = {
+    "orders.place": "an order is placed",
+    "orders.approve": "an order is approved",
+    "orders.cancel": "an order is cancelled",
+    "orders.pay": "an order's payment status becomes paid",
+    "orders.refund": "an order is refunded",
+    "orders.fulfill": "an order's fulfillment status becomes fulfilled",
+    "authorizations.create": "a payment is authorized (or the attempt recorded)",
+    "captures.create": "an authorization is captured",
+    "voids.create": "an authorization is voided",
+    "refunds.create": "a capture is refunded",
+    "stock_items.update": "a stock item's quantity is adjusted",
+    **{
+        topic: f"a shipment becomes {status.replace('_', ' ')}"
+        for status, topic in SHIPMENT_STATUS_TOPICS.items()
+    },
+}
