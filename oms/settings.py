@@ -372,11 +372,22 @@ OMS_WEBHOOKS_LEASE_SECONDS = float(os.environ.get("OMS_WEBHOOKS_LEASE_SECONDS", 
 # SELECT ... FOR UPDATE SKIP LOCKED: a task never runs twice at once). `manage.py crontask`
 # enqueues the periodic jobs of `oms/schedule.py`. OMS_TASKS_BACKEND=immediate runs each task
 # in the process that enqueued it, after its transaction commits (a quick local loop only).
+# OMS_TASKS_BACKEND=redis queues tasks in Redis (django-tasks-rq on RQ, REDIS_URL or
+# redis://127.0.0.1:6379/0) for deployments whose task volume should stay off PostgreSQL:
+# `bin/worker` then runs RQ workers. A task is pushed once its change commits (Redis is not in
+# the transaction): a crash in between loses that push, which the periodic recovery jobs
+# (`orders_recover_placements`, the webhook sender) make good; docs/ops.md.
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+    "redis": "django_tasks_rq.RQBackend",
 }
 _tasks_backend = os.environ.get("OMS_TASKS_BACKEND", "database")
+if _tasks_backend == "redis":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {
+        "default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 600}
+    }
 TASKS = {
     "default": {
         "BACKEND": _TASK_BACKENDS.get(_tasks_backend, _tasks_backend),

@@ -13,18 +13,24 @@ holds. The tests run it at the end of every concurrency, fault and whole-lifecyc
   succeeded and in-flight children;
 - totals add up: every order's stored totals (and each line's amounts) are what the one
   totals function computes from its lines (3);
-- stock: 0 ≤ active reserved ≤ quantity for every stock item, no reservation below 1 (5).
+- stock: 0 ≤ active reserved ≤ quantity for every stock item, no reservation below 1 (5);
+- every status change has its event: each checked order's status, payment status and
+  fulfillment status is the `to_status` of its latest event of that kind (8);
+- every such change has its delivery row: each enabled webhook of an order or shipment topic
+  has a delivery for every change of its topic recorded since the webhook was created (8).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from django.db.models import F, Q, Sum
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from fulfillment.models import StockItem, StockReservation
-from orders.models import Order
+from oms.webhooks.models import Webhook, WebhookDelivery
+from oms.webhooks.outbox import SHIPMENT_STATUS_TOPICS
+from orders.models import Order, OrderEvent
 from orders.services.statuses import order_payment_status_of
 from orders.totals import Totals, order_totals_compute
 from payments.models import Transaction
@@ -65,6 +71,8 @@ def invariant_violations(
         if order.status in CHECKED_STATUSES:
             problems.extend(_order_violations(order))
     problems.extend(_transaction_violations(order_ids))
+    problems.extend(_event_violations(orders))
+    problems.extend(_delivery_violations(order_ids))
     problems.extend(_stock_violations())
     return problems
 
@@ -206,4 +214,93 @@ def _stock_violations() -> list[str]:
     )
     if StockReservation.objects.filter(quantity__lt=1).exists():
         problems.append("a stock reservation holds less than one unit")
+    return problems
+
+
+Event = OrderEvent.Type
+# (event type, field, the value before anything moved: no event needed for it)
+STATUS_EVENTS = (
+    (Event.ORDER_STATUS_CHANGED, "status", None),
+    (Event.ORDER_PAYMENT_STATUS_CHANGED, "payment_status", Order.PaymentStatus.UNPAID),
+    (
+        Event.ORDER_FULFILLMENT_STATUS_CHANGED,
+        "fulfillment_status",
+        Order.FulfillmentStatus.UNFULFILLED,
+    ),
+)
+
+
+def _event_violations(orders: QuerySet[Order]) -> list[str]:
+    """Each checked order's statuses against its latest event of each kind, in one query."""
+
+    def latest(event_type: str) -> Subquery:
+        return Subquery(
+            OrderEvent.objects.filter(order=OuterRef("pk"), event_type=event_type)
+            .order_by("-created_at", "-pk")
+            .values("to_status")[:1]
+        )
+
+    rows = (
+        orders.filter(status__in=CHECKED_STATUSES)
+        .annotate(**{f"last_{field}": latest(kind) for kind, field, _ in STATUS_EVENTS})
+        .values(
+            "number",
+            *(field for _, field, _ in STATUS_EVENTS),
+            *(f"last_{field}" for _, field, _ in STATUS_EVENTS),
+        )
+        .order_by("number")
+    )
+    problems: list[str] = []
+    for row in rows.iterator(chunk_size=CHUNK_SIZE):
+        for _, field, initial in STATUS_EVENTS:
+            value, last = row[field], row[f"last_{field}"]
+            if value != last and not (last is None and value == initial):
+                problems.append(
+                    f"order #{row['number']}: {field} {value}, its latest event says "
+                    f"{last or 'nothing'}"
+                )
+    return problems
+
+
+# an order topic -> the event that publishes it (type, to_status)
+ORDER_TOPIC_EVENTS = {
+    "orders.place": (Event.ORDER_STATUS_CHANGED, Order.Status.PLACED),
+    "orders.approve": (Event.ORDER_STATUS_CHANGED, Order.Status.APPROVED),
+    "orders.cancel": (Event.ORDER_STATUS_CHANGED, Order.Status.CANCELLED),
+    "orders.pay": (Event.ORDER_PAYMENT_STATUS_CHANGED, Order.PaymentStatus.PAID),
+    "orders.fulfill": (Event.ORDER_FULFILLMENT_STATUS_CHANGED, Order.FulfillmentStatus.FULFILLED),
+}
+SHIPMENT_TOPIC_EVENTS = {topic: status for status, topic in SHIPMENT_STATUS_TOPICS.items()}
+
+
+def _delivery_violations(order_ids: Iterable[str] | None) -> list[str]:
+    """For each enabled webhook of an order or shipment topic: the changes of its topic
+    recorded since it was created that have no delivery for it (one query per webhook)."""
+    problems: list[str] = []
+    webhooks = Webhook.objects.filter(
+        disabled_at__isnull=True, topic__in=[*ORDER_TOPIC_EVENTS, *SHIPMENT_TOPIC_EVENTS]
+    ).order_by("pk")
+    for webhook in webhooks:
+        events = OrderEvent.objects.filter(created_at__gte=webhook.created_at)
+        if order_ids is not None:
+            events = events.filter(order_id__in=list(order_ids))
+        if webhook.topic in ORDER_TOPIC_EVENTS:
+            kind, to_status = ORDER_TOPIC_EVENTS[webhook.topic]
+            events = events.filter(event_type=kind, to_status=to_status)
+            subject = OuterRef("order_id")
+        else:
+            events = events.filter(
+                event_type=Event.SHIPMENT_STATUS_CHANGED,
+                to_status=SHIPMENT_TOPIC_EVENTS[webhook.topic],
+            )
+            subject = OuterRef("subject_id")
+        delivered = WebhookDelivery.objects.filter(
+            webhook=webhook, topic=webhook.topic, resource_id=subject
+        )
+        missing = events.filter(~Exists(delivered)).values_list("order__number", "subject_id")
+        problems.extend(
+            f"order #{number}: {webhook.topic} ({subject_id}) has no delivery for webhook "
+            f"{webhook.pk}"
+            for number, subject_id in missing[:100]
+        )
     return problems

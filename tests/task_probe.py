@@ -13,6 +13,7 @@ from django.tasks import task
 @task()
 def probe(number: int) -> int:
     with open(os.environ["OMS_TASK_PROBE_FILE"], "a", encoding="ascii") as runs:
-        runs.write(f"{number} {os.getpid()}\n")
+        # the process, and its parent (an RQ worker runs each task in a child of its own)
+        runs.write(f"{number} {os.getpid()} {os.getppid()}\n")
     time.sleep(0.02)
     return number

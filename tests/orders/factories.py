@@ -179,8 +179,11 @@ def order_row(
     (which would authorize payments and reserve stock itself). Created by `order_create`,
     with one SKU line of `line_cents` (if any) added while it is a cart, so its stored totals
     are the ones its lines add up to; the status and its timestamps are then set directly,
-    which only test set-up may do."""
+    which only test set-up may do (with its timeline event, so the invariants hold)."""
+    from django.db import transaction
     from django.utils import timezone
+
+    from orders.events import order_status_changed_event
 
     data: dict[str, Any] = {}
     if customer_email:
@@ -202,7 +205,16 @@ def order_row(
         fields["approved_at"] = now
     if status == Order.Status.CANCELLED:
         fields["cancelled_at"] = now
-    Order.objects.filter(pk=order.pk).update(**fields)
+    with transaction.atomic():
+        Order.objects.filter(pk=order.pk).update(**fields)
+        if status != order.status:
+            order_status_changed_event(
+                order=order,
+                actor=STAFF,
+                trigger="test set-up",
+                from_status=order.status,
+                to_status=status,
+            )
     return Order.objects.get(pk=order.pk)
 
 

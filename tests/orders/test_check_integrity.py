@@ -104,4 +104,30 @@ def test_order_option_limits_the_orders_checked():
     Order.objects.filter(pk=bad.pk).update(payment_status="unpaid")
     assert check("--order", good.pk).startswith("No violations in 1 order(s)")
     lines, _ = violations("--order", bad.pk)
-    assert lines == [f"order #{bad.number}: payment_status unpaid, derived authorized"]
+    assert lines == [
+        f"order #{bad.number}: payment_status unpaid, derived authorized",
+        f"order #{bad.number}: payment_status unpaid, its latest event says authorized",
+    ]
+
+
+def test_a_status_changed_without_its_event_is_reported():
+    order = order_in_status("approved")
+    assert check().startswith("No violations")
+    # a hand edit moves the status and writes no timeline row
+    Order.objects.filter(pk=order.pk).update(status="cancelled", cancelled_at=timezone.now())
+    lines, _ = violations("--order", order.pk)
+    assert f"order #{order.number}: status cancelled, its latest event says approved" in lines
+
+
+def test_a_change_with_no_delivery_for_a_listening_webhook_is_reported():
+    from oms.webhooks.models import Webhook, WebhookDelivery
+
+    webhook = Webhook.objects.create(topic="orders.place", callback_url="https://e.example.com")
+    order = order_in_status("placed")
+    assert WebhookDelivery.objects.filter(webhook=webhook, resource_id=order.pk).exists()
+    assert check().startswith("No violations")
+    WebhookDelivery.objects.filter(webhook=webhook).delete()  # an outbox row lost
+    lines, _ = violations()
+    assert lines == [
+        f"order #{order.number}: orders.place ({order.pk}) has no delivery for webhook {webhook.pk}"
+    ]
