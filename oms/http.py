@@ -41,7 +41,14 @@ class HttpAnswer:
     body: bytes  # all of a 2xx body, the first `ERROR_BODY_BYTES` of any other
 
 
-def http_post(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> HttpAnswer:
+def http_post(
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    connect_to: str | None = None,
+) -> HttpAnswer:
     """POST `body` to `url` and read the whole answer within `timeout` seconds *in all*.
 
     A socket timeout alone bounds each read, so an endpoint that drips one byte a second would
@@ -50,6 +57,9 @@ def http_post(url: str, *, body: bytes, headers: dict[str, str], timeout: float)
     step that starts past it raises `TimeoutError`. No proxies, no redirects: the merchant's URL
     is called as configured. (Name resolution is not bounded, and the TCP connect and a TLS
     handshake each get the whole `timeout`: past the deadline after them, nothing is sent.)
+    `connect_to`: the IP address to connect to instead of resolving the host again (the one a
+    guard checked), while the Host header, TLS's server name and certificate check stay the
+    URL's host.
     """
     deadline = time.monotonic() + timeout
     parts = urllib.parse.urlsplit(url)
@@ -58,6 +68,13 @@ def http_post(url: str, *, body: bytes, headers: dict[str, str], timeout: float)
     )
     # host[:port] as written ([::1]:8443 included) for http.client to parse, without userinfo
     connection = connection_class(parts.netloc.rpartition("@")[2], timeout=timeout)
+    if connect_to is not None:
+        pinned = connect_to
+
+        def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+            return socket.create_connection((pinned, address[1]), *args, **kwargs)
+
+        connection._create_connection = create_connection  # type: ignore[attr-defined]
     # http.client builds its response with `response_class(sock, method=...)`: give it one
     # that reads through the deadline.
     connection.response_class = functools.partial(  # type: ignore[assignment]

@@ -315,9 +315,10 @@ def delivery_attempt(*, delivery: WebhookDelivery, locked_until: Any) -> str:
     """One attempt, with no transaction or lock held while the endpoint is called; returns
     the delivery's status after it.
 
-    The guard resolves the host and checks every address; `http_post` then resolves it again
-    to connect, so a name whose DNS answer flips between the two could still slip through
-    (pinning the checked address would need the client to take it, keeping TLS's name)."""
+    The guard resolves the host and checks every address; `http_post` then connects to the
+    first checked address itself (the Host header, TLS's server name and its certificate check
+    stay the URL's host), so a name whose DNS answer flips after the check cannot slip an
+    internal address in (DNS rebinding)."""
     webhook = Webhook.objects.get(pk=delivery.webhook_id)
     if not webhook.enabled or webhook.circuit_state == Webhook.CircuitState.OPEN:
         # The circuit opened (or the webhook was disabled) since the claim, by an earlier
@@ -331,7 +332,7 @@ def delivery_attempt(*, delivery: WebhookDelivery, locked_until: Any) -> str:
     started = time.monotonic()
     code, message = "", ""
     try:
-        callback_url_check(url, resolve_host=True)
+        checked = callback_url_check(url, resolve_host=True)
         rendered = payload_render(
             resource_type=delivery.resource_type,
             resource_id=delivery.resource_id,
@@ -347,7 +348,13 @@ def delivery_attempt(*, delivery: WebhookDelivery, locked_until: Any) -> str:
             "X-CommerceLayer-Topic": delivery.topic,
             "X-CommerceLayer-Signature": payload_signature(body, webhook.shared_secret),
         }
-        answer = http_post(url, body=body, headers=headers, timeout=DEADLINE_SECONDS)
+        answer = http_post(
+            url,
+            body=body,
+            headers=headers,
+            timeout=DEADLINE_SECONDS,
+            connect_to=checked[0] if checked else None,
+        )
         code = str(answer.status)
         message = answer.body.decode("utf-8", "replace")
         succeeded = 200 <= answer.status < 300

@@ -237,3 +237,42 @@ def test_placing_records_the_authorization_and_shipment_topics_too(
     assert services.deliveries_send_due(limit=10).delivered == 2
     types = {json.loads(r.body)["data"]["type"] for r in receiver.received}
     assert types == {"authorizations", "shipments"}
+
+
+def test_the_client_connects_to_the_checked_address_and_keeps_the_host(receiver: Receiver):
+    from oms.http import http_post
+
+    port = receiver.url.split(":")[2].split("/")[0]
+    # a name that resolves nowhere: only the pinned address can reach the receiver
+    answer = http_post(
+        f"http://rebound.example.invalid:{port}/hooks",
+        body=b"{}",
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+        connect_to="127.0.0.1",
+    )
+    assert answer.status == 200
+    [got] = receiver.received
+    assert got.headers["Host"] == f"rebound.example.invalid:{port}"
+
+
+def test_a_delivery_goes_to_the_address_the_guard_checked_not_a_second_lookup(
+    receiver: Receiver, settings: object, monkeypatch
+):
+    settings.OMS_WEBHOOKS_ALLOW_HTTP = True  # type: ignore[attr-defined]
+    settings.OMS_WEBHOOKS_ALLOW_PRIVATE = True  # type: ignore[attr-defined]  # to save it
+    port = receiver.url.split(":")[2].split("/")[0]
+    _webhook(f"http://rebound.example.invalid:{port}/hooks")
+    order = order_ready(amount_cents=1000)
+    _publish(order)
+    checked: list[str] = []
+
+    def guard(url: str, *, resolve_host: bool = False) -> list[str]:
+        checked.append(url)
+        return ["127.0.0.1"]  # what the guard resolved and allowed
+
+    monkeypatch.setattr(services, "callback_url_check", guard)
+    assert services.deliveries_send_due(limit=10).delivered == 1
+    assert checked == [f"http://rebound.example.invalid:{port}/hooks"]
+    [got] = receiver.received
+    assert got.headers["Host"] == f"rebound.example.invalid:{port}"
