@@ -324,3 +324,47 @@ describe('catalog as an integration', () => {
     created = undefined
   })
 })
+
+describe('webhooks and events as an integration', () => {
+  let webhook
+
+  after(async () => {
+    if (webhook?.id) await integration.webhooks.delete(webhook.id).catch(() => {})
+  })
+
+  test('lists the events and finds orders.place', async () => {
+    const events = await integration.events.list({ filters: { name_eq: 'orders.place' } })
+    assert.equal(events.length, 1, describeLastRequest())
+    assert.equal(events.first().name, 'orders.place')
+    const all = await integration.events.list({ pageSize: 25, sort: { name: 'asc' } })
+    const names = Array.from(all, (event) => event.name)
+    assert.ok(names.includes('shipments.ship') && names.includes('orders.pay'), names.join(','))
+  })
+
+  test('creates a webhook on a topic, and the event lists it', async () => {
+    webhook = await integration.webhooks.create({
+      name: 'SDK ERP',
+      topic: 'orders.place',
+      callback_url: 'https://erp.example.com/sdk-hooks',
+      include_resources: ['line_items'],
+    })
+    assert.equal(webhook.circuit_state, 'closed')
+    assert.equal(webhook.shared_secret.length, 32)
+    const [event] = await integration.events.list({ filters: { name_eq: 'orders.place' }, include: ['webhooks'] })
+    const ids = Array.from(event.webhooks ?? [], (hook) => hook.id)
+    assert.ok(ids.includes(webhook.id), `${ids} (${describeLastRequest()})`)
+  })
+
+  test('an unknown topic is a 422 ApiError pointing at topic', async () => {
+    let error
+    try {
+      await integration.webhooks.create({ topic: 'orders.explode', callback_url: 'https://erp.example.com/x' })
+    } catch (e) {
+      error = e
+    }
+    assert.ok(integration.isApiError(error), `expected an ApiError (${describeLastRequest()})`)
+    assert.equal(error.status, 422)
+    assert.equal(error.errors[0].code, 'TOPIC_UNKNOWN')
+    assert.equal(error.errors[0].source.pointer, '/data/attributes/topic')
+  })
+})
