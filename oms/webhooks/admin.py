@@ -14,9 +14,15 @@ from unfold.admin import ModelAdmin, TabularInline
 from oms.admin import ServiceModelAdmin
 from oms.webhooks import services
 from oms.webhooks.models import EventCallback, Webhook, WebhookDelivery
+from oms.webhooks.topics import TOPICS
 
 
 class WebhookForm(forms.ModelForm):
+    # the topics this system publishes (the `events`), as a list to pick from
+    topic = forms.ChoiceField(
+        choices=[(name, f"{name}: {what}") for name, what in sorted(TOPICS.items())]
+    )
+
     class Meta:
         model = Webhook
         fields = ("name", "topic", "callback_url", "include_resources")

@@ -66,3 +66,21 @@ def test_the_admin_refuses_a_loopback_callback_url(boss: Client, settings):
     assert response.status_code == 200  # the form again, with the error
     assert "private, loopback or link-local" in response.content.decode()
     assert Webhook.objects.count() == 0
+
+
+def test_the_webhook_form_offers_the_topics_and_refuses_another(boss: Client):
+    page = boss.get("/admin/webhooks/webhook/add/").content.decode()
+    assert 'value="orders.place"' in page
+    assert 'value="stock_items.update"' in page
+    response = boss.post(
+        "/admin/webhooks/webhook/add/",
+        {
+            "name": "erp",
+            "topic": "orders.explode",
+            "callback_url": "https://erp.example.com/hooks",
+            "include_resources": "[]",
+        },
+    )
+    assert response.status_code == 200  # the form again, with its error
+    assert "Select a valid choice" in response.content.decode()
+    assert not Webhook.objects.exists()
