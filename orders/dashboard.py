@@ -25,7 +25,7 @@ from fulfillment.models import StockItem
 from fulfillment.selectors import stock_items_with_availability
 from markets.models import Market
 from oms.money import currency_exponent, format_money
-from orders.models import Order
+from orders.models import Order, OrderEvent
 from payments.models import Transaction
 
 PERIODS = (("today", "Today", 1), ("week", "7 days", 7), ("month", "30 days", 30))
@@ -255,6 +255,28 @@ def _charts(one: MarketSummary, days: list[datetime.date]) -> tuple[str, str]:
     return json.dumps(orders), json.dumps(revenue)
 
 
+RECENT_CHANGES = 12
+# the typed events a merchant follows on the dashboard: what webhooks publish and the
+# timeline shows (notes and archiving stay on the order page)
+RECENT_CHANGE_TYPES = (
+    OrderEvent.Type.ORDER_STATUS_CHANGED,
+    OrderEvent.Type.ORDER_PAYMENT_STATUS_CHANGED,
+    OrderEvent.Type.ORDER_FULFILLMENT_STATUS_CHANGED,
+    OrderEvent.Type.TRANSACTION_SETTLED,
+    OrderEvent.Type.SHIPMENT_STATUS_CHANGED,
+)
+
+
+def recent_changes(*, limit: int = RECENT_CHANGES) -> list[OrderEvent]:
+    """The latest status changes across every order, newest first, read from the typed
+    events (the same rows the timeline and the webhooks read), in one query."""
+    return list(
+        OrderEvent.objects.filter(event_type__in=RECENT_CHANGE_TYPES)
+        .select_related("order")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
 def dashboard_context(*, now: datetime.datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
     month_start = period_starts(now)["month"]
@@ -287,6 +309,7 @@ def dashboard_context(*, now: datetime.datetime | None = None) -> dict[str, Any]
         "dashboard_markets": markets,
         "dashboard_queues": order_queues(now=now),
         "dashboard_low_stock": low_stock(),
+        "dashboard_recent_changes": recent_changes(),
         "dashboard_low_stock_threshold": settings.OMS_LOW_STOCK_THRESHOLD,
         "dashboard_stock_url": reverse("admin:fulfillment_stockitem_changelist") + "?stock=low",
     }

@@ -340,3 +340,21 @@ def test_the_list_offers_the_queues_as_views(boss):
         "Stuck placing",
     ]
     assert 'id="saved-filters"' in response.content.decode()
+
+
+def test_recent_changes_come_from_the_typed_events_newest_first(boss):
+    first = order_in_status("approved")
+    second = order_in_status("placed")
+    response = boss.get(reverse("admin:index"))
+    changes = response.context["dashboard_recent_changes"]
+    assert changes, "the lifecycle wrote typed events"
+    assert [e.created_at for e in changes] == sorted((e.created_at for e in changes), reverse=True)
+    assert {e.order_id for e in changes} <= {first.pk, second.pk}
+    assert changes[0].order_id == second.pk  # placed last
+    content = response.content.decode()
+    assert f'data-event="{changes[0].pk}"' in content
+    assert f"#{second.number}" in content
+    # a note is on the order page, not among the status changes
+    from orders.models import OrderEvent
+
+    assert all(e.event_type != OrderEvent.Type.ORDER_NOTE_ADDED for e in changes)
