@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import BaseConstraint, Q
 from django.db.models.functions import Upper
@@ -251,6 +252,13 @@ class Market(Resource):
         blank=True,
         related_name="markets",
     )
+    tax_calculator = models.ForeignKey(
+        "markets.TaxCalculator",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="markets",
+    )
     facebook_pixel_id = models.CharField(max_length=100, blank=True, default="")
     checkout_url = models.URLField(max_length=2048, blank=True, default="")
     external_prices_url = models.URLField(max_length=2048, blank=True, default="")
@@ -436,3 +444,187 @@ class PriceVolumeTier(Resource):
 
     def __str__(self) -> str:
         return self.name
+
+
+REGEX_MAX_LENGTH = 5000
+
+
+def validate_regex(value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValidationError(
+            "%(value)s is not a regular expression: %(error)s",
+            code="invalid_regex",
+            params={"value": value, "error": exc},
+        ) from exc
+
+
+class SkuList(Resource):
+    """A set of SKUs that promotions and their rules target: the SKUs of its items (manual),
+    or the SKUs whose code matches `sku_code_regex`."""
+
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=255, blank=True, default="", editable=False)
+    description = models.TextField(blank=True, default="")
+    image_url = models.URLField(max_length=2048, blank=True, default="")
+    manual = models.BooleanField(default=True)
+    sku_code_regex = models.CharField(
+        max_length=REGEX_MAX_LENGTH, blank=True, default="", validators=[validate_regex]
+    )
+
+    class Meta(Resource.Meta):
+        verbose_name = "SKU list"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(manual=True) | ~Q(sku_code_regex=""),
+                name="sku_list_regex_unless_manual",
+            ),
+        ]
+
+    def clean(self) -> None:
+        if not self.manual and not self.sku_code_regex:
+            raise ValidationError({"sku_code_regex": "A list that is not manual needs a regex."})
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SkuListItem(Resource):
+    """A SKU of a manual SKU list (`quantity`: how many of it the list asks for)."""
+
+    sku_list = models.ForeignKey(SkuList, on_delete=models.CASCADE, related_name="sku_list_items")
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="sku_list_items")
+    position = models.PositiveIntegerField(default=0)
+    quantity = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        verbose_name = "SKU list item"
+        ordering = ("position", "created_at", "id")
+        constraints = [
+            models.UniqueConstraint(fields=["sku_list", "sku"], name="sku_list_item_sku_unique"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="sku_list_item_quantity_positive"
+            ),
+        ]
+
+    @property
+    def sku_code(self) -> str:
+        return self.sku.code
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.sku.code}"
+
+
+class TaxCalculator(Resource):
+    """How a market's taxes are computed. Only manual calculators (their tax rules) exist."""
+
+    class Type(models.TextChoices):
+        MANUAL = "manual_tax_calculators", "manual"
+
+    type = models.CharField(
+        max_length=40, choices=Type.choices, default=Type.MANUAL, editable=False
+    )
+    name = models.CharField(max_length=255)
+
+    class Meta(Resource.Meta):
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type="manual_tax_calculators"), name="tax_calculator_type_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TaxRule(Resource):
+    """A rate for the addresses its patterns match (the shipping address, else the billing
+    one). The first matching rule of a calculator, oldest first, decides an order's taxes."""
+
+    manual_tax_calculator = models.ForeignKey(
+        TaxCalculator, on_delete=models.CASCADE, related_name="tax_rules"
+    )
+    name = models.CharField(max_length=255)
+    tax_rate = models.DecimalField(
+        max_digits=7,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal(0)), MaxValueValidator(Decimal(1))],
+    )
+    freight_taxable = models.BooleanField(default=False)
+    payment_method_taxable = models.BooleanField(default=False)
+    gift_card_taxable = models.BooleanField(default=False)
+    adjustment_taxable = models.BooleanField(default=False)
+    country_code_regex = models.CharField(
+        max_length=REGEX_MAX_LENGTH, blank=True, default="", validators=[validate_regex]
+    )
+    not_country_code_regex = models.CharField(
+        max_length=REGEX_MAX_LENGTH, blank=True, default="", validators=[validate_regex]
+    )
+    state_code_regex = models.CharField(
+        max_length=REGEX_MAX_LENGTH, blank=True, default="", validators=[validate_regex]
+    )
+    not_state_code_regex = models.CharField(
+        max_length=REGEX_MAX_LENGTH, blank=True, default="", validators=[validate_regex]
+    )
+    zip_code_regex = models.CharField(
+        max_length=REGEX_MAX_LENGTH, blank=True, default="", validators=[validate_regex]
+    )
+    not_zip_code_regex = models.CharField(
+        max_length=REGEX_MAX_LENGTH, blank=True, default="", validators=[validate_regex]
+    )
+
+    PATTERNS = (
+        ("country_code", "country_code_regex", "not_country_code_regex"),
+        ("state_code", "state_code_regex", "not_state_code_regex"),
+        ("zip_code", "zip_code_regex", "not_zip_code_regex"),
+    )
+
+    class Meta(Resource.Meta):
+        ordering = ("created_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(tax_rate__gte=0) & Q(tax_rate__lte=1), name="tax_rule_rate_in_range"
+            ),
+        ]
+
+    def matches(self, address: Address) -> bool:
+        """Whether `address` is one this rule taxes: every pattern set matches in full, no
+        negative pattern does (case-insensitive)."""
+        for attribute, positive, negative in self.PATTERNS:
+            value = getattr(address, attribute) or ""
+            if (pattern := getattr(self, positive)) and not re.fullmatch(pattern, value, re.I):
+                return False
+            if (pattern := getattr(self, negative)) and re.fullmatch(pattern, value, re.I):
+                return False
+        return True
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tax_rate:%})"
+
+
+class TaxCategory(Resource):
+    """A SKU's tax code for a calculator (kept for external tax calculators; the manual
+    calculator's rates do not depend on it)."""
+
+    code = models.CharField(max_length=255)
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="tax_categories")
+    tax_calculator = models.ForeignKey(
+        TaxCalculator, on_delete=models.CASCADE, related_name="tax_categories"
+    )
+
+    class Meta(Resource.Meta):
+        verbose_name_plural = "tax categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tax_calculator", "sku"], name="tax_category_one_per_sku"
+            ),
+            models.CheckConstraint(condition=~Q(code=""), name="tax_category_code_not_empty"),
+        ]
+
+    @property
+    def sku_code(self) -> str:
+        return self.sku.code
+
+    def __str__(self) -> str:
+        return f"{self.sku.code}: {self.code}"

@@ -6,6 +6,7 @@ every write goes through `orders.services` (STYLE: services own every write).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, overload
@@ -13,7 +14,8 @@ from typing import Any, overload
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Upper
+from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from markets.models import validate_country_code
@@ -347,6 +349,20 @@ class Order(ConcurrentTransitionMixin, Resource):
         default=False, help_text="`_place` runs in the background (pending → placing → placed)."
     )
     affiliate_code = models.CharField(max_length=255, blank=True, default="")
+    # A storefront sets the codes; the coupon and gift card they name are resolved once, when
+    # the code is set (`orders.services.discounts`), and used by the recompute pipeline.
+    coupon_code = models.CharField(max_length=255, blank=True, default="")
+    coupon = models.ForeignKey(
+        "orders.Coupon", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    gift_card_code = models.CharField(max_length=255, blank=True, default="")
+    gift_card = models.ForeignKey(
+        "orders.GiftCard", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    # True from the placement that counted this order's promotion and coupon uses and debited
+    # its gift card until a cancellation (or an aborted placement) gives them back: the flag,
+    # changed on the locked order, makes both happen exactly once.
+    redemptions_claimed = models.BooleanField(default=False, editable=False)
     shipping_country_code_lock = UpperCodeField(
         max_length=2, blank=True, default="", validators=[validate_country_code]
     )
@@ -839,3 +855,309 @@ class SavedOrderFilter(Resource):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Promotion(Resource):
+    """A discount a market applies to the carts its rules match (spec section 6). One table
+    for the five kinds; `type` is the API resource and the promotion line's item type."""
+
+    class Type(models.TextChoices):
+        PERCENTAGE_DISCOUNT = "percentage_discount_promotions", "percentage discount"
+        FIXED_AMOUNT = "fixed_amount_promotions", "fixed amount"
+        FREE_SHIPPING = "free_shipping_promotions", "free shipping"
+        FIXED_PRICE = "fixed_price_promotions", "fixed price"
+        BUY_X_PAY_Y = "buy_x_pay_y_promotions", "buy X pay Y"
+
+    class Status(models.TextChoices):
+        DISABLED = "disabled", "disabled: switched off by the merchant"
+        EXPIRED = "expired", "expired: past its expires_at"
+        PENDING = "pending", "pending: its starts_at is still to come"
+        ACTIVE = "active", "active: applied to the carts its rules match"
+        INACTIVE = "inactive", "inactive: its total usage limit is reached"
+
+    type = models.CharField(max_length=40, choices=Type.choices, editable=False)
+    market = models.ForeignKey(
+        "markets.Market", on_delete=models.PROTECT, related_name="promotions"
+    )
+    name = models.CharField(max_length=255)
+    currency_code = UpperCodeField(max_length=3, blank=True, default="")
+    exclusive = models.BooleanField(default=False)
+    priority = models.PositiveIntegerField(null=True, blank=True)
+    starts_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    total_usage_limit = models.PositiveIntegerField(null=True, blank=True)
+    total_usage_count = models.PositiveIntegerField(default=0, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What each kind needs (the others leave them empty).
+    percentage = models.PositiveSmallIntegerField(null=True, blank=True)
+    fixed_amount_cents = models.BigIntegerField(null=True, blank=True)
+    x = models.PositiveIntegerField(null=True, blank=True)
+    y = models.PositiveIntegerField(null=True, blank=True)
+    cheapest_free = models.BooleanField(default=False)
+    # The SKUs a percentage, fixed price or buy X pay Y promotion discounts (all when empty).
+    sku_list = models.ForeignKey(
+        "markets.SkuList",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="promotions",
+    )
+
+    class Meta:
+        ordering = ("priority", "created_at", "id")
+        indexes = [models.Index(fields=["market", "expires_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("starts_at")), name="promotion_expires_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_usage_limit__isnull=True)
+                | Q(total_usage_count__lte=F("total_usage_limit")),
+                name="promotion_usage_within_limit",
+            ),
+            models.CheckConstraint(
+                condition=~Q(type="percentage_discount_promotions")
+                | Q(percentage__gte=1, percentage__lte=100),
+                name="promotion_percentage_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(type__in=["fixed_amount_promotions", "fixed_price_promotions"])
+                | Q(fixed_amount_cents__gte=0),
+                name="promotion_fixed_amount_set",
+            ),
+            models.CheckConstraint(
+                condition=~Q(type="buy_x_pay_y_promotions") | Q(x__gte=1, y__gte=0, x__gt=F("y")),
+                name="promotion_x_greater_than_y",
+            ),
+        ]
+
+    def status_at(self, now: Any) -> str:
+        if self.disabled_at is not None:
+            return self.Status.DISABLED
+        if self.expires_at <= now:
+            return self.Status.EXPIRED
+        if self.starts_at > now:
+            return self.Status.PENDING
+        if self.total_usage_reached:
+            return self.Status.INACTIVE
+        return self.Status.ACTIVE
+
+    @property
+    def status(self) -> str:
+        return self.status_at(timezone.now())
+
+    @property
+    def active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def total_usage_reached(self) -> bool:
+        limit = self.total_usage_limit
+        return limit is not None and self.total_usage_count >= limit
+
+    @property
+    def weight(self) -> int:
+        """Higher applies first: exclusive promotions, then by priority (lower first)."""
+        priority = self.priority if self.priority is not None else 99_999
+        return (1_000_000 if self.exclusive else 0) + max(0, 100_000 - priority)
+
+    fixed_amount_float = as_float("fixed_amount_cents")
+    formatted_fixed_amount = as_formatted("fixed_amount_cents")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_type_display()})"
+
+
+class PromotionRule(Resource):
+    """A condition a cart must meet for its promotion to apply (every rule must match); a
+    promotion has at most one rule of each kind."""
+
+    class Type(models.TextChoices):
+        ORDER_AMOUNT = "order_amount_promotion_rules", "order amount"
+        SKU_LIST = "sku_list_promotion_rules", "SKU list"
+        COUPON_CODES = "coupon_codes_promotion_rules", "coupon codes"
+
+    type = models.CharField(max_length=40, choices=Type.choices, editable=False)
+    promotion = models.ForeignKey(
+        Promotion, on_delete=models.CASCADE, related_name="promotion_rules"
+    )
+    # order amount: the cart's total (its subtotal with `use_subtotal`) must reach it
+    order_amount_cents = models.BigIntegerField(null=True, blank=True)
+    use_subtotal = models.BooleanField(default=False)
+    # SKU list: at least `min_quantity` units of the list's SKUs (all of them with `all_skus`)
+    sku_list = models.ForeignKey(
+        "markets.SkuList",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="promotion_rules",
+    )
+    all_skus = models.BooleanField(default=False)
+    min_quantity = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta(Resource.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["promotion", "type"], name="promotion_rule_one_per_type"
+            ),
+            models.CheckConstraint(
+                condition=~Q(type="order_amount_promotion_rules") | Q(order_amount_cents__gte=0),
+                name="promotion_rule_order_amount_set",
+            ),
+            models.CheckConstraint(
+                condition=~Q(type="sku_list_promotion_rules") | Q(sku_list__isnull=False),
+                name="promotion_rule_sku_list_set",
+            ),
+        ]
+
+    @property
+    def currency_code(self) -> str:
+        return self.promotion.market.price_list.currency_code
+
+    order_amount_float = as_float("order_amount_cents")
+    formatted_order_amount = as_formatted("order_amount_cents")
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} rule of {self.promotion.name}"
+
+
+class Coupon(Resource):
+    """A code that unlocks the promotion of its coupon-codes rule. Codes are unique whatever
+    their case; `usage_count` moves at placement and back at cancellation."""
+
+    promotion_rule = models.ForeignKey(
+        PromotionRule, on_delete=models.CASCADE, related_name="coupons"
+    )
+    code = models.CharField(max_length=255)
+    customer_single_use = models.BooleanField(default=False)
+    usage_limit = models.PositiveIntegerField(null=True, blank=True)
+    usage_count = models.PositiveIntegerField(default=0, editable=False)
+    recipient_email = models.EmailField(blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(Resource.Meta):
+        constraints = [
+            models.UniqueConstraint(Upper("code"), name="coupon_code_unique_any_case"),
+            models.CheckConstraint(condition=~Q(code=""), name="coupon_code_not_empty"),
+            models.CheckConstraint(
+                condition=Q(usage_limit__isnull=True) | Q(usage_count__lte=F("usage_limit")),
+                name="coupon_usage_within_limit",
+            ),
+        ]
+
+    @property
+    def usage_reached(self) -> bool:
+        return self.usage_limit is not None and self.usage_count >= self.usage_limit
+
+    def __str__(self) -> str:
+        return self.code
+
+
+def new_gift_card_code() -> str:
+    """122 random bits, as Commerce Layer's UUID codes: not guessable, not enumerable."""
+    return str(uuid.uuid4())
+
+
+class GiftCard(Resource):
+    """Stored value a customer pays with (spec section 6): draft → inactive (`_purchase`) →
+    active (`_activate`) ↔ inactive (`_deactivate`); a single-use card is redeemed once used.
+    `balance_cents` only moves through `orders.services.gift_cards`, each move logged."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "draft: being set up, not yet sold"
+        INACTIVE = "inactive", "inactive: sold or switched off, cannot pay yet"
+        ACTIVE = "active", "active: pays orders from its balance"
+        REDEEMED = "redeemed", "redeemed: a single-use card that has been used"
+
+    status = FSMField(max_length=20, choices=Status.choices, default=Status.DRAFT, protected=True)
+    code = models.CharField(max_length=255, default=new_gift_card_code)
+    market = models.ForeignKey(
+        "markets.Market",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="gift_cards",
+    )
+    currency_code = UpperCodeField(max_length=3)
+    initial_balance_cents = models.BigIntegerField(default=0, editable=False)
+    balance_cents = models.BigIntegerField(default=0)
+    balance_max_cents = models.BigIntegerField(null=True, blank=True)
+    single_use = models.BooleanField(default=False)
+    rechargeable = models.BooleanField(default=True)
+    distribute_discount = models.BooleanField(default=True)
+    image_url = models.URLField(max_length=2048, blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    recipient_email = models.EmailField(blank=True, default="")
+
+    class Meta(Resource.Meta):
+        constraints = [
+            models.UniqueConstraint(Upper("code"), name="gift_card_code_unique_any_case"),
+            models.CheckConstraint(condition=~Q(code=""), name="gift_card_code_not_empty"),
+            models.CheckConstraint(
+                condition=Q(balance_cents__gte=0), name="gift_card_balance_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(balance_max_cents__isnull=True)
+                | Q(balance_cents__lte=F("balance_max_cents")),
+                name="gift_card_balance_within_max",
+            ),
+        ]
+
+    initial_balance_float = as_float("initial_balance_cents")
+    formatted_initial_balance = as_formatted("initial_balance_cents")
+    balance_float = as_float("balance_cents")
+    formatted_balance = as_formatted("balance_cents")
+    balance_max_float = as_float("balance_max_cents")
+    formatted_balance_max = as_formatted("balance_max_cents")
+
+    @transition(field=status, source=Status.DRAFT, target=Status.INACTIVE)
+    def purchase(self) -> None:
+        """draft → inactive."""
+
+    @transition(field=status, source=Status.INACTIVE, target=Status.ACTIVE)
+    def activate(self) -> None:
+        """inactive → active."""
+
+    @transition(field=status, source=Status.ACTIVE, target=Status.INACTIVE)
+    def deactivate(self) -> None:
+        """active → inactive."""
+
+    @transition(field=status, source=Status.ACTIVE, target=Status.REDEEMED)
+    def redeem(self) -> None:
+        """active → redeemed (a single-use card, used)."""
+
+    def __str__(self) -> str:
+        return f"gift card …{self.code[-4:]} ({self.formatted_balance})"
+
+
+class GiftCardBalanceChange(models.Model):
+    """One move of a gift card's balance: set by the merchant (`_balance_change_cents`), paid
+    to an order at its placement (negative), given back at its cancellation (positive)."""
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", "balance changed by the merchant"
+        DEBIT = "debit", "paid to an order"
+        CREDIT = "credit", "given back by an order"
+
+    id = models.BigAutoField(primary_key=True)
+    gift_card = models.ForeignKey(
+        GiftCard, on_delete=models.CASCADE, related_name="balance_changes"
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount_cents = models.BigIntegerField()
+    balance_cents = models.BigIntegerField()  # after this move
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance_cents__gte=0), name="gift_card_change_balance_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount_cents}"

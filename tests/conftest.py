@@ -10,6 +10,12 @@ import os
 
 import pytest
 from django.db import connection
+from hypothesis import settings
+
+# Property tests run on a loaded 2-core CI machine next to the other worker: a slow example is
+# not a failure (hypothesis's 200 ms deadline would make them flaky), a wrong total is.
+settings.register_profile("oms", deadline=None)
+settings.load_profile("oms")
 
 POSTGRES_SKIP_REASON = (
     "needs PostgreSQL: run with DATABASE_URL=postgres://postgres@127.0.0.1:5432/oms"
