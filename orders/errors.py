@@ -204,3 +204,53 @@ class OrderNotAbandoned(DomainError):
 
     code = "ORDER_NOT_ABANDONED"
     status = 409
+
+
+# --- promotions, coupons, gift cards (issue 10) -----------------------------------------------
+
+
+class CouponUnknown(DomainError):
+    code = "COUPON_UNKNOWN"
+
+
+class CouponExpired(DomainError):
+    code = "COUPON_EXPIRED"
+
+
+class CouponExhausted(DomainError):
+    code = "COUPON_USAGE_LIMIT_REACHED"
+
+
+class CouponAlreadyUsed(DomainError):
+    """A single-use-per-customer coupon this customer has used on another order."""
+
+    code = "COUPON_ALREADY_USED"
+
+
+class CouponRuleNotMet(DomainError):
+    """The coupon is valid but its promotion's other rules do not match the cart."""
+
+    code = "COUPON_RULE_NOT_MET"
+
+
+class PromotionExhausted(DomainError):
+    """A promotion reached its total usage limit while the order was being placed."""
+
+    code = "PROMOTION_USAGE_LIMIT_REACHED"
+
+
+class GiftCardUnknown(DomainError):
+    code = "GIFT_CARD_UNKNOWN"
+
+
+class GiftCardNotUsable(DomainError):
+    """Not active, expired, for another market or currency, or empty."""
+
+    code = "GIFT_CARD_NOT_USABLE"
+
+
+class GiftCardBalanceInvalid(DomainError):
+    """A balance change that would go below zero, over the maximum, or recharge a card that
+    is not rechargeable."""
+
+    code = "GIFT_CARD_BALANCE_INVALID"
