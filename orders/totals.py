@@ -7,10 +7,11 @@
 Rounding happens per line, half up, in minor units (a tax of 12.5 cents is 13 cents); the
 order totals are then plain integer sums of the lines, so the parts always add up exactly.
 
-Plug-in points, all 0 today:
-- promotions write `discount_cents` on the lines they discount and add promotion lines;
-- taxes set `tax_rate` on each line (the tax calculator decides which lines are taxable);
-- gift cards pass the usable balance as `gift_card_balance_cents`.
+What the recompute pipeline feeds it (orders/services/pipeline.py):
+- promotions write `discount_cents` on the lines they discount and add promotion lines
+  (`orders.discounts`);
+- taxes set `tax_rate` on each line (the market's tax rule decides which lines are taxable);
+- the gift card passes what it may pay as `gift_card_balance_cents`.
 """
 
 from __future__ import annotations
@@ -182,11 +183,19 @@ def line_amounts(line: LineItem) -> LineAmounts:
     )
 
 
-def order_totals_compute(order: Order, lines: Iterable[LineItem] | None = None) -> Totals:
-    """The totals of `order` over `lines` (default: its line items, in their order)."""
+def order_totals_compute(
+    order: Order,
+    lines: Iterable[LineItem] | None = None,
+    *,
+    gift_card_balance_cents: int | None = None,
+) -> Totals:
+    """The totals of `order` over `lines` (default: its line items, in their order), its gift
+    card paying up to `gift_card_balance_cents` (default: what it pays as stored)."""
     items = list(order.line_items.all() if lines is None else lines)
+    if gift_card_balance_cents is None:
+        gift_card_balance_cents = -order.gift_card_amount_cents
     return totals_compute(
         [line_amounts(line) for line in items],
         tax_included=order.tax_included,
-        gift_card_balance_cents=0,  # gift cards plug in here
+        gift_card_balance_cents=gift_card_balance_cents,
     )

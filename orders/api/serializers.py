@@ -171,6 +171,7 @@ ORDER_TRIGGERS = (
     "_stop_editing",
     "_refresh",
     "_pending",
+    "_update_taxes",
 )
 ORDER_ADDRESS_TRIGGERS = (
     "_shipping_address_same_as_billing",
@@ -186,6 +187,8 @@ ORDER_SAVE_TRIGGERS = (
 ORDER_WALLET_ATTRIBUTES = ("_customer_payment_source_id", *ORDER_SAVE_TRIGGERS)
 PAYMENT_SOURCE_TYPES = ("wire_transfers", "external_payments", "test_payments")
 ORDER_CART_ATTRIBUTES = (
+    "coupon_code",
+    "gift_card_code",
     "customer_email",
     "guest",
     "language_code",

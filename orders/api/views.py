@@ -60,7 +60,7 @@ STOREFRONT_STATUSES = (
     Order.Status.PLACING,
     Order.Status.PLACED,
 )
-STOREFRONT_TRIGGERS = frozenset({"_place", "_refresh", "_pending"})
+STOREFRONT_TRIGGERS = frozenset({"_place", "_refresh", "_pending", "_update_taxes"})
 
 
 def visible_orders(principal: Principal) -> QuerySet[Order]:

@@ -58,6 +58,7 @@ from orders.services.orders import (
     order_note_add,
     order_refresh,
     order_update,
+    order_update_taxes,
 )
 from orders.services.placement import order_place, order_place_async, order_place_complete
 from orders.services.transitions import (
@@ -85,6 +86,7 @@ ORDER_TRIGGERS: dict[str, Callable[..., Order]] = {
     "_archive": order_archive,
     "_unarchive": order_unarchive,
     "_refresh": order_refresh,
+    "_update_taxes": order_update_taxes,
     "_fulfill": order_fulfill,
     "_refund": order_refund,
     "_capture": order_capture,
@@ -143,5 +145,6 @@ __all__ = [
     "order_trigger",
     "order_unarchive",
     "order_update",
+    "order_update_taxes",
     "payment_source_of",
 ]

@@ -32,6 +32,7 @@ from orders.models import Customer, LineItem, Order, OrderEvent
 from orders.selectors import address_is_referenced, drafts_to_purge
 from orders.services.addresses import address_clone
 from orders.services.customers import customer_find_or_create
+from orders.services.discounts import order_coupon_set, order_gift_card_set
 from orders.services.pipeline import order_recompute
 from orders.services.wallet import order_payment_source_from_wallet, order_wallet_entry_find
 from payments.errors import PaymentMethodNotAvailable
@@ -59,6 +60,8 @@ CART_ATTRIBUTES = frozenset(
 # Keys with their own semantics (customer and addresses), applied in this order.
 CART_KEYS = frozenset(
     {
+        "coupon_code",
+        "gift_card_code",
         "customer_email",
         "customer",
         "payment_method",
@@ -166,6 +169,11 @@ def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, ac
         _order_payment_method_set(order, wallet_entry.payment_method)
     _order_addresses_apply(order, data)
     _order_save_flags_apply(order, data)
+    # after the customer (a single-use coupon is checked against the order's customer)
+    if "coupon_code" in data:
+        order_coupon_set(order=order, code=data["coupon_code"])
+    if "gift_card_code" in data:
+        order_gift_card_set(order=order, code=data["gift_card_code"])
     try:
         with transaction.atomic():
             order.save()
@@ -343,16 +351,22 @@ def order_contents_changed(
     order_status_sync(order=order, actor=actor, trigger=trigger)
 
 
-def order_refresh(*, order: Order, actor: Actor = SYSTEM) -> Order:
+def order_refresh(*, order: Order, actor: Actor = SYSTEM, trigger: str = "_refresh") -> Order:
     """`_refresh`: reprice the lines and recompute every total of a cart (or of an order being
     edited, without repricing)."""
     with transaction.atomic():
         locked = order_lock(order.pk)
         if locked.status not in Order.EDITABLE_STATUSES:
-            raise transition_refused(number=locked.number, status=locked.status, trigger="_refresh")
+            raise transition_refused(number=locked.number, status=locked.status, trigger=trigger)
         order_recompute(order=locked, actor=actor, reprice=locked.status in Order.CART_STATUSES)
-        order_status_sync(order=locked, actor=actor, trigger="_refresh")
+        order_status_sync(order=locked, actor=actor, trigger=trigger)
     return locked
+
+
+def order_update_taxes(*, order: Order, actor: Actor = SYSTEM) -> Order:
+    """`_update_taxes`: the taxes again, from the market's tax rules for the order's address
+    as they are now — the whole recompute pipeline, as `_refresh` runs it."""
+    return order_refresh(order=order, actor=actor, trigger="_update_taxes")
 
 
 DRAFT_RETENTION = timedelta(days=60)

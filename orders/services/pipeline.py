@@ -3,13 +3,15 @@ lines, addresses, shipping or payment method change (and once more at placement)
 
     reprice → plan shipments (once) → charge lines → promotions → gift cards → taxes → totals
 
-Promotions, gift cards and taxes are the slots the next features fill; `order_totals_write`
-is the only writer of the stored totals.
+Promotions (`orders.services.discounts`, on carts and orders being placed), the gift card (what
+it may pay) and taxes (the market's tax rule for the order's address) fill their slots;
+`order_totals_write` is the only writer of the stored totals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -22,12 +24,13 @@ from fulfillment.errors import (
 from fulfillment.models import Shipment, ShippingMethod
 from fulfillment.selectors import shipment_cost
 from fulfillment.services import shipments_build
-from markets.models import Price
+from markets.models import Price, TaxRule
 from oms.actors import Actor
 from orders.errors import OrderTotalNegative, attribute
 from orders.locks import order_line_items_lock
 from orders.models import LineItem, Order
 from orders.selectors import prices_for_skus
+from orders.services.discounts import order_gift_card_balance, order_promotions_sync
 from orders.totals import Totals, order_totals_compute
 from payments.models import PaymentMethod
 
@@ -56,9 +59,62 @@ def order_recompute(
     if order.status in Order.CART_STATUSES or order.status == Order.Status.PLACING:
         planned = list(shipments) if shipments is not None else _shipments_plan(order, actor)
         lines = _charges_sync(order=order, lines=lines, shipments=planned)
-    # promotions, gift cards and taxes plug in here (their own issues): nothing to apply yet
-    order_totals_write(order=order, lines=lines, loaded_units=loaded_units, also_save=also_save)
+        lines, changed = order_promotions_sync(order=order, lines=lines)
+    else:
+        changed = set()  # a placed order keeps the promotions it was placed with
+    changed |= _taxes_apply(order, lines)
+    order_totals_write(
+        order=order,
+        lines=lines,
+        loaded_units=loaded_units,
+        also_save=also_save,
+        gift_card_balance_cents=order_gift_card_balance(order),
+        changed=changed,
+    )
     return lines, unpriced
+
+
+def tax_rule_of(order: Order) -> TaxRule | None:
+    """The rule of the market's tax calculator that taxes the order: the first (oldest) whose
+    patterns match its shipping address, else its billing address; None: no tax."""
+    calculator_id = order.market.tax_calculator_id
+    address = order.shipping_address or order.billing_address
+    if calculator_id is None or address is None:
+        return None
+    for rule in TaxRule.objects.filter(manual_tax_calculator_id=calculator_id).order_by(
+        "created_at", "id"
+    ):
+        if rule.matches(address):
+            return rule
+    return None
+
+
+def line_tax_rate(line: LineItem, rule: TaxRule | None) -> Decimal:
+    """The rate of `line` under `rule`: goods always, the rest when the rule says so."""
+    if rule is None:
+        return Decimal(0)
+    taxable = {
+        "skus": True,
+        "bundles": True,
+        "gift_cards": rule.gift_card_taxable,
+        "shipments": rule.freight_taxable,
+        "payment_methods": rule.payment_method_taxable,
+        "adjustments": rule.adjustment_taxable,
+    }.get(line.item_type, False)
+    return Decimal(rule.tax_rate) if taxable else Decimal(0)
+
+
+def _taxes_apply(order: Order, lines: Sequence[LineItem]) -> set[str]:
+    """The taxes slot: each line's `tax_rate` (in memory) from the market's tax rule for the
+    order's address. Returns the pks of the lines whose rate changed."""
+    rule = tax_rule_of(order)
+    changed: set[str] = set()
+    for line in lines:
+        rate = line_tax_rate(line, rule)
+        if Decimal(line.tax_rate) != rate:
+            line.tax_rate = rate
+            changed.add(line.pk)
+    return changed
 
 
 def line_items_reprice(
@@ -89,18 +145,24 @@ def order_totals_write(
     lines: Sequence[LineItem],
     loaded_units: dict[str, int] | None = None,
     also_save: Sequence[str] = (),
+    gift_card_balance_cents: int = 0,
+    changed: set[str] | None = None,
 ) -> None:
     """The only writer of an order's stored totals (and its lines' amounts): runs the totals
-    function over the locked `lines` (repriced in memory, maybe) and saves what changed, with
-    the caller's `also_save` fields in the same statement."""
-    totals: Totals = order_totals_compute(order, lines)
+    function over the locked `lines` (repriced, discounted and taxed in memory, maybe) and
+    saves what changed, with the caller's `also_save` fields in the same statement.
+    `changed`: the lines whose discount or tax rate the pipeline set."""
+    totals: Totals = order_totals_compute(
+        order, lines, gift_card_balance_cents=gift_card_balance_cents
+    )
     if totals.total_amount_cents < 0:
         raise OrderTotalNegative(
             f"The total of order #{order.number} would be negative.",
             pointer=attribute("total_amount_cents"),
         )
     now = timezone.now()
-    changed: list[LineItem] = []
+    adjusted = changed or set()
+    changed_lines: list[LineItem] = []
     for line, line_totals in zip(lines, totals.lines, strict=True):
         values = {
             "total_amount_cents": line_totals.total_amount_cents,
@@ -110,18 +172,23 @@ def order_totals_write(
         repriced = loaded_units is not None and line.unit_amount_cents != loaded_units.get(
             line.pk, line.unit_amount_cents
         )
-        if repriced or any(getattr(line, name) != value for name, value in values.items()):
+        if (
+            repriced
+            or line.pk in adjusted
+            or any(getattr(line, name) != value for name, value in values.items())
+        ):
             for name, value in values.items():
                 setattr(line, name, value)
             line.updated_at = now
-            changed.append(line)
-    if changed:
+            changed_lines.append(line)
+    if changed_lines:
         LineItem.objects.bulk_update(
-            changed,
+            changed_lines,
             [
                 "unit_amount_cents",
                 "total_amount_cents",
                 "discount_cents",
+                "tax_rate",
                 "tax_amount_cents",
                 "updated_at",
             ],

@@ -71,6 +71,7 @@ from orders.services.customers import (
     customer_order_placed,
     email_validate,
 )
+from orders.services.discounts import order_redemptions_claim, order_redemptions_release
 from orders.services.money import (
     Deferring,
     order_authorization_give_back,
@@ -282,6 +283,10 @@ def _placement_prepare(order: Order, *, actor: Actor) -> Prepared:
     if needs_shipping:
         shipments_check_shipping_methods(order=order, shipments=shipments)
     source = _check_payment(order)
+    # the uses of its promotions and coupon counted, its gift card debited: a limit reached or
+    # a balance gone meanwhile refuses the placement (everything above rolls back with it)
+    if order_redemptions_claim(order=order, lines=lines):
+        order.save(update_fields=["redemptions_claimed"])
     event = order_status_changed_event(
         order=order, actor=actor, trigger="_place", from_status=from_status, to_status=order.status
     )
@@ -615,6 +620,7 @@ def _order_placing_abort(
     reasons recorded (its shipments stay planned, as drafts), saved with the derived statuses
     (`write_statuses=False`: by the caller's statuses writer, with what this returns)."""
     stock_release(order=locked, actor=actor)
+    order_redemptions_release(order=locked)
     from_status = locked.status
     locked.abort_placing()
     locked.placement_errors = [error_as_dict(error) for error in errors]
@@ -627,7 +633,9 @@ def _order_placing_abort(
         message="; ".join(f"{error.code}: {error.detail}" for error in errors),
         save=False,
     )
-    known = StatusesWrite(unsaved=("status", "placement_errors"), events=(event,))
+    known = StatusesWrite(
+        unsaved=("status", "placement_errors", "redemptions_claimed"), events=(event,)
+    )
     if write_statuses:
         order_statuses_write(order=locked, actor=actor, trigger="_place", known=known)
     return known

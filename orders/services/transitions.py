@@ -46,6 +46,7 @@ from orders.events import (
 from orders.locks import order_lock
 from orders.models import Order
 from orders.services.checkout import tracked_stock_lines
+from orders.services.discounts import order_redemptions_release
 from orders.services.money import (
     money_refused,
     order_captures_reserve,
@@ -71,11 +72,6 @@ def _cancel_shipments(order: Order, actor: Actor) -> None:
         status__in=[Shipment.Status.CANCELLED, Shipment.Status.SHIPPED, Shipment.Status.DELIVERED]
     ).order_by("pk"):
         shipment_cancel(shipment=shipment, actor=actor)
-
-
-def _restore_promotions(order: Order) -> None:
-    """Give back coupon, promotion and gift-card usage taken at placement."""
-    # integrates promotions and gift cards (a later issue): nothing is taken yet.
 
 
 def _payment_in_flight(order: Order) -> bool:
@@ -138,12 +134,11 @@ def _order_cancelled(locked: Order, *, actor: Actor, trigger: str) -> None:
     """On the locked order whose money is settled: pending/placed → cancelled."""
     from_status = locked.status
     _cancel_shipments(locked, actor)  # a cart's draft shipments too
-    if from_status == Order.Status.PLACED:
-        _restore_promotions(locked)
+    order_redemptions_release(order=locked)  # the promotion and coupon uses, the gift card
     stock_release(order=locked, actor=actor)
     locked.cancel()
     locked.cancelled_at = timezone.now()
-    locked.save(update_fields=["status", "cancelled_at", "updated_at"])
+    locked.save(update_fields=["status", "cancelled_at", "redemptions_claimed", "updated_at"])
     _status_event(locked, actor=actor, trigger=trigger, from_status=from_status)
     order_topic_publish_on_commit(order=locked, topic="orders.cancel")
 

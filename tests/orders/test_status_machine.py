@@ -33,10 +33,12 @@ TRIGGERS = [*services.ORDER_TRIGGERS, "place_async"]
 # "noop" for an idempotent repeat that changes nothing; anything missing is forbidden.
 ALLOWED: dict[tuple[str, str], str] = {
     ("draft", "_refresh"): "same",
+    ("draft", "_update_taxes"): "same",
     ("pending", "_place"): "placed",
     ("pending", "place_async"): "placing",
     ("pending", "_cancel"): "cancelled",
     ("pending", "_refresh"): "same",
+    ("pending", "_update_taxes"): "same",
     # ("placing", "_pending") is refused: a placement in flight is finished by itself or by
     # `orders_recover_placements`, never aborted by a storefront (an authorization could be
     # orphaned and a second one started).
@@ -50,6 +52,7 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("placed", "_unarchive"): "noop",
     ("editing", "_stop_editing"): "placed",
     ("editing", "_refresh"): "same",
+    ("editing", "_update_taxes"): "same",
     ("placed", "_capture"): "same",
     ("approved", "_archive"): "same",
     ("approved", "_unarchive"): "noop",
@@ -122,6 +125,7 @@ def test_the_table_covers_only_known_states_and_triggers():
         "_archive",
         "_unarchive",
         "_refresh",
+        "_update_taxes",
         "_fulfill",
         "_refund",
         "_capture",
