@@ -399,10 +399,17 @@ def order_redemptions_claim(*, order: Order, lines: Sequence[LineItem]) -> bool:
 
 def _coupon_claim(order: Order, promotion_ids: Sequence[str]) -> None:
     coupon = Coupon.objects.select_related("promotion_rule").get(pk=order.coupon_id)
-    if coupon.promotion_rule.promotion_id not in promotion_ids:
-        return  # the coupon's promotion does not apply to the cart as placed: not used
     pointer = attribute("coupon_code")
     now = timezone.now()
+    if coupon.promotion_rule.promotion_id not in promotion_ids:
+        # Not applied at placement: because it was used up or expired since it was entered
+        # (the customer saw its discount: refused, not silently charged more), or because the
+        # cart no longer meets its promotion's rules (then it is simply not used).
+        if coupon.usage_reached:
+            raise CouponExhausted(f"The coupon {coupon.code} has been used up.", pointer=pointer)
+        if coupon.expires_at is not None and coupon.expires_at <= now:
+            raise CouponExpired(f"The coupon {coupon.code} has expired.", pointer=pointer)
+        return
     counted = (
         Coupon.objects.filter(pk=coupon.pk)
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))

@@ -45,6 +45,7 @@ from orders.errors import (
     BillingAddressIncomplete,
     BillingAddressMissing,
     CustomerNotInMarketGroup,
+    GiftCardNotUsable,
     LineItemNotPriced,
     LineItemsMissing,
     OrderNotPlaceable,
@@ -266,6 +267,7 @@ def _placement_prepare(order: Order, *, actor: Actor) -> Prepared:
     shipments = stock_and_shipments_plan(order=order, lines=tracked_stock_lines(lines), actor=actor)
     # pending → placing now, stored with the totals (any refusal below rolls both back)
     from_status = order.status
+    shown_gift_card = order.gift_card_amount_cents  # what the cart said the card pays
     order.start_placing()
     order.placement_errors = []
     lines, _ = order_recompute(
@@ -285,6 +287,12 @@ def _placement_prepare(order: Order, *, actor: Actor) -> Prepared:
     source = _check_payment(order)
     # the uses of its promotions and coupon counted, its gift card debited: a limit reached or
     # a balance gone meanwhile refuses the placement (everything above rolls back with it)
+    if order.gift_card_amount_cents > shown_gift_card:
+        raise GiftCardNotUsable(
+            "The gift card pays less than the cart showed (its balance changed meanwhile); "
+            "refresh the order to see its new total.",
+            pointer=attribute("gift_card_code"),
+        )
     if order_redemptions_claim(order=order, lines=lines):
         order.save(update_fields=["redemptions_claimed"])
     event = order_status_changed_event(
