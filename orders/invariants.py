@@ -17,20 +17,33 @@ holds. The tests run it at the end of every concurrency, fault and whole-lifecyc
 - every status change has its event: each checked order's status, payment status and
   fulfillment status is the `to_status` of its latest event of that kind (8);
 - every such change has its delivery row: each enabled webhook of an order or shipment topic
-  has a delivery for every change of its topic recorded since the webhook was created (8).
+  has a delivery for every change of its topic recorded since the webhook was created (8);
+- uses and balances (6): each promotion's and coupon's usage count is the number of placed,
+  not cancelled orders that used it; each gift card's balance is the last of its balance log;
+  an order with its redemptions claimed has had exactly what its gift card paid debited,
+  any other order has had nothing (or everything given back).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from fulfillment.models import StockItem, StockReservation
 from oms.webhooks.models import Webhook, WebhookDelivery
 from oms.webhooks.outbox import SHIPMENT_STATUS_TOPICS
-from orders.models import Order, OrderEvent
+from orders.models import (
+    Coupon,
+    GiftCard,
+    GiftCardBalanceChange,
+    LineItem,
+    Order,
+    OrderEvent,
+    Promotion,
+)
 from orders.services.statuses import order_payment_status_of
 from orders.totals import Totals, order_totals_compute
 from payments.models import Transaction
@@ -74,6 +87,7 @@ def invariant_violations(
     problems.extend(_event_violations(orders))
     problems.extend(_delivery_violations(order_ids))
     problems.extend(_stock_violations())
+    problems.extend(_redemption_violations())
     return problems
 
 
@@ -303,4 +317,60 @@ def _delivery_violations(order_ids: Iterable[str] | None) -> list[str]:
             f"{webhook.pk}"
             for number, subject_id in missing[:100]
         )
+    return problems
+
+
+def _redemption_violations() -> list[str]:
+    """Usage counters and gift-card balances against the orders that claimed them (a few
+    aggregate queries, whatever the number of orders)."""
+    problems: list[str] = []
+    claimed_lines = LineItem.objects.filter(
+        order__redemptions_claimed=True, item_type__in=sorted(Promotion.Type.values)
+    )
+    uses = dict(
+        claimed_lines.values("item_id")
+        .annotate(n=Count("order_id", distinct=True))
+        .values_list("item_id", "n")
+    )
+    for pk, count in Promotion.objects.values_list("pk", "total_usage_count"):
+        if count != uses.get(pk, 0):
+            problems.append(
+                f"promotion {pk}: used {count}, placed orders using it {uses.get(pk, 0)}"
+            )
+    coupon_uses = Counter(
+        Order.objects.filter(
+            redemptions_claimed=True,
+            coupon__isnull=False,
+            line_items__item_id=F("coupon__promotion_rule__promotion_id"),
+        )
+        .distinct()
+        .values_list("coupon_id", flat=True)
+    )
+    for pk, count in Coupon.objects.values_list("pk", "usage_count"):
+        if count != coupon_uses.get(pk, 0):
+            problems.append(f"coupon {pk}: used {count}, placed orders using it {coupon_uses[pk]}")
+    last_balance = Subquery(
+        GiftCardBalanceChange.objects.filter(gift_card=OuterRef("pk"))
+        .order_by("-created_at", "-pk")
+        .values("balance_cents")[:1]
+    )
+    for pk, balance, logged in (
+        GiftCard.objects.annotate(logged=last_balance)
+        .filter(logged__isnull=False)
+        .exclude(balance_cents=F("logged"))
+        .values_list("pk", "balance_cents", "logged")
+    ):
+        problems.append(f"gift card {pk}: balance {balance}, its log says {logged}")
+    debited = (
+        GiftCardBalanceChange.objects.filter(order__isnull=False)
+        .values("order_id", "order__number", "order__redemptions_claimed")
+        .annotate(net=Sum("amount_cents"), paid=F("order__gift_card_amount_cents"))
+    )
+    for row in debited:
+        expected = row["paid"] if row["order__redemptions_claimed"] else 0
+        if row["net"] != expected:
+            problems.append(
+                f"order #{row['order__number']}: its gift card moved {row['net']}, "
+                f"expected {expected}"
+            )
     return problems
