@@ -1,7 +1,7 @@
 """The admin's sidebar, grouped as a merchant thinks of the business (issue 9): Orders,
-Customers, Catalog, Inventory, Payments, Settings. Each link shows only to a user who may view
-its page; developer-only pages (API applications, idempotency records) live under Settings.
-Promotions join when the promotions models exist."""
+Customers, Catalog, Promotions, Inventory, Payments, Settings. Each link shows only to a user
+who may view its page; developer-only pages (API applications, idempotency records) live under
+Settings. Promotions has the promotions, their coupons and the SKU lists they target."""
 
 from __future__ import annotations
 
@@ -53,7 +53,17 @@ NAVIGATION: list[dict[str, Any]] = [
             page("Prices", "sell", "markets", "price"),
             page("Price lists", "list_alt", "markets", "pricelist"),
             page("Markets", "storefront", "markets", "market"),
+            page("Tax calculators", "calculate", "markets", "taxcalculator"),
+            page("Tax categories", "receipt", "markets", "taxcategory"),
             page("Shipping categories", "category", "markets", "shippingcategory"),
+        ],
+    },
+    {
+        "title": "Promotions",
+        "items": [
+            page("Promotions", "percent", "orders", "promotion"),
+            page("Coupons", "confirmation_number", "orders", "coupon"),
+            page("SKU lists", "checklist", "markets", "skulist"),
         ],
     },
     {
@@ -76,6 +86,7 @@ NAVIGATION: list[dict[str, Any]] = [
             page("Wire transfers", "account_balance_wallet", "payments", "wiretransfer"),
             page("External payments", "payments", "payments", "externalpayment"),
             page("Test payments", "science", "payments", "testpayment"),
+            page("Gift cards", "redeem", "orders", "giftcard"),
         ],
     },
     {

@@ -209,6 +209,36 @@ class OrderNotAbandoned(DomainError):
 # --- promotions, coupons, gift cards (issue 10) -----------------------------------------------
 
 
+class PromotionCurrencyMismatch(DomainError):
+    """A promotion's currency must be its market's (its price list's)."""
+
+    code = "PROMOTION_CURRENCY_MISMATCH"
+
+
+class PromotionDatesInvalid(DomainError):
+    """`expires_at` must come after `starts_at`."""
+
+    code = "PROMOTION_DATES_INVALID"
+
+
+class PromotionRuleTaken(DomainError):
+    """A promotion has at most one rule of each kind."""
+
+    code = "PROMOTION_RULE_TAKEN"
+
+
+class CouponRuleInvalid(DomainError):
+    """A coupon belongs to a coupon-codes rule, not to another kind of rule."""
+
+    code = "COUPON_RULE_INVALID"
+
+
+class CouponCodeTaken(DomainError):
+    """Another coupon has this code, whatever the case."""
+
+    code = "COUPON_CODE_TAKEN"
+
+
 class CouponUnknown(DomainError):
     code = "COUPON_UNKNOWN"
 

@@ -127,6 +127,8 @@ class MarketSerializer(ResourceSerializer):
         "price_list": Relationship("price_lists", writable="both", required=True),
         "customer_group": Relationship("customer_groups", writable="both"),
         "inventory_model": Relationship("inventory_models", writable="both"),
+        # taxes are back office: a storefront sees the id, never includes the calculator
+        "tax_calculator": Relationship("manual_tax_calculators", writable="both", private=True),
     }
     private = serializers.BooleanField(read_only=True)
     _disable = serializers.BooleanField(write_only=True, required=False)
@@ -165,6 +167,7 @@ class MarketSerializer(ResourceSerializer):
             "price_list",
             "customer_group",
             "inventory_model",
+            "tax_calculator",
             "_disable",
             "_enable",
         )

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from markets.api import views
+from markets.api import taxes, views
+from markets.api.sku_lists import SKU_LIST_VIEWS
 from oms.api.openapi import SINGLETONS
 from oms.api.routing import resource_urls
 from oms.oauth.api import ApplicationView
@@ -24,5 +25,10 @@ urlpatterns = [
         views.SkuView,
         views.PriceView,
         views.PriceVolumeTierView,
+        *SKU_LIST_VIEWS,
+        taxes.TaxCalculatorView,
+        taxes.ManualTaxCalculatorView,
+        taxes.TaxRuleView,
+        taxes.TaxCategoryView,
     ),
 ]

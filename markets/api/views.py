@@ -76,6 +76,7 @@ class MarketView(ResourceViewSet):
         price_list_id="price_list__id",
         customer_group_id="customer_group__id",
         inventory_model_id="inventory_model__id",
+        tax_calculator_id="tax_calculator__id",
     )
     sortable = fields("name", "code", "disabled_at", "number")
     triggers = {

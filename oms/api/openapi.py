@@ -103,12 +103,13 @@ def attribute_fields(serializer: ResourceSerializer) -> dict[str, Any]:
     }
 
 
-def identifier(resource_type: str) -> dict[str, Any]:
+def identifier(resource_type: str, *others: str) -> dict[str, Any]:
+    """A resource identifier of `resource_type` (or, polymorphic, of one of `others`)."""
     return {
         "type": "object",
         "required": ["type", "id"],
         "properties": {
-            "type": {"type": "string", "enum": [resource_type]},
+            "type": {"type": "string", "enum": list(dict.fromkeys((resource_type, *others)))},
             "id": {"type": "string"},
         },
     }
@@ -130,7 +131,7 @@ def resource_object_schema(view: type[ResourceViewSet]) -> dict[str, Any]:
         if rel.many:
             linkage = {"type": "array", "items": identifier(rel.type)}
         else:
-            linkage = {**identifier(rel.type), "nullable": True}
+            linkage = {**identifier(rel.type, *rel.polymorphic), "nullable": True}
         relationships[name] = {
             "type": "object",
             "properties": {
@@ -174,7 +175,7 @@ def request_document_schema(view: type[ResourceViewSet], *, create: bool) -> dic
                 "data": (
                     {"type": "array", "items": identifier(rel.type)}
                     if rel.many
-                    else {**identifier(rel.type), "nullable": not rel.required}
+                    else {**identifier(rel.type, *rel.polymorphic), "nullable": not rel.required}
                 )
             },
         }
@@ -487,7 +488,7 @@ def build_schema(base_path: str = "/api") -> dict[str, Any]:
             linkage = (
                 {"type": "array", "items": identifier(rel.type)}
                 if rel.many
-                else {**identifier(rel.type), "nullable": True}
+                else {**identifier(rel.type, *rel.polymorphic), "nullable": True}
             )
             paths[f"{base_path}/{name}/{{id}}/relationships/{rel_name}"] = {
                 "get": {

@@ -86,6 +86,10 @@ class Relationship:
 
 def polymorphic_type_of(record: Model, types: tuple[str, ...]) -> str:
     """The resource type, among `types`, whose serializer renders `record`'s model."""
+    # one table for several resources (promotions): the record names its own resource type
+    own_type = getattr(record, "type", None)
+    if own_type in types:
+        return str(own_type)
     for resource_type in types:
         if import_string(SERIALIZERS[resource_type]).Meta.model is type(record):
             return resource_type

@@ -27,7 +27,9 @@ from fulfillment.models import Shipment
 from oms.admin import ServiceModelAdmin
 from oms.errors import DomainError
 from orders import services
+from orders.admin import gift_cards as gift_cards_admin  # noqa: F401  (the gift card pages)
 from orders.admin import orders as orders_admin  # noqa: F401  (registers the order pages)
+from orders.admin import promotions as promotions_admin  # noqa: F401  (the promotion pages)
 from orders.admin.actions import InputRefused, amount_cents_of
 from orders.admin.base import ReadOnlyInline, actor_of
 from orders.models import Customer, CustomerAddress, CustomerPaymentSource

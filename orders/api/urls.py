@@ -1,5 +1,7 @@
 from oms.api.routing import resource_urls
 from orders.api import views
+from orders.api.gift_cards import GiftCardView
+from orders.api.promotions import PROMOTION_VIEWS
 
 urlpatterns = resource_urls(
     views.CustomerView,
@@ -15,4 +17,6 @@ urlpatterns = resource_urls(
     views.TestPaymentView,
     views.OrderAuthorizationView,
     views.OrderCaptureView,
+    *PROMOTION_VIEWS,
+    GiftCardView,
 )

@@ -92,6 +92,11 @@ def test_operations_on_existing_records_answer_within_their_schema(api_schema, a
     world = build_world(market)
     records = {resource: record for resource, record in world.items() if hasattr(record, "pk")}
     records.update({"markets": market, "skus": world["sku"]})
+    records.update(tax_records(world["sku"]))
+    from orders.services.gift_cards import gift_card_create
+
+    records["gift_cards"] = gift_card_create(data={"market": market, "balance_cents": 1000})
+    records.update(promotion_records(market, world["sku"]))
     headers = {"Authorization": f"Bearer {admin_token}", "Accept": JSONAPI}
     operations = [
         operation
@@ -104,6 +109,25 @@ def test_operations_on_existing_records_answer_within_their_schema(api_schema, a
 
     for operation in operations:
         fuzz_record(operation, records[operation.path.split("/")[2]].pk, headers)
+
+
+def tax_records(sku: Any) -> dict[str, Any]:
+    """A manual tax calculator (also listed as a tax calculator) with a rule and a category."""
+    from markets import services
+
+    calculator = services.tax_calculator_create(data={"name": "fuzz"})
+    rule = services.tax_rule_create(
+        data={"name": "fuzz", "tax_rate": 0.22, "manual_tax_calculator": calculator}
+    )
+    category = services.tax_category_create(
+        data={"code": "fuzz", "sku": sku, "tax_calculator": calculator}
+    )
+    return {
+        "tax_calculators": calculator,
+        "manual_tax_calculators": calculator,
+        "tax_rules": rule,
+        "tax_categories": category,
+    }
 
 
 def fuzz_record(operation: Any, record_id: str, headers: dict[str, str]) -> None:
@@ -126,3 +150,37 @@ def fuzz_record(operation: Any, record_id: str, headers: dict[str, str]) -> None
         case.validate_response(response, checks=CHECKS)
 
     fuzz()
+
+
+def promotion_records(market: Any, sku: Any) -> dict[str, Any]:
+    """A promotion of each kind on a SKU list, with a rule of each kind and a coupon."""
+    from orders.models import Promotion, PromotionRule
+    from tests.orders.promotion_factories import (
+        coupon_make,
+        promotion_make,
+        rule_make,
+        sku_list_make,
+    )
+
+    sku_list = sku_list_make(sku, name="fuzz")
+    kinds: dict[str, Any] = {kind: promotion_make(market, kind) for kind in Promotion.Type.values}
+    promotion = kinds[Promotion.Type.PERCENTAGE_DISCOUNT]
+    coupons = rule_make(promotion)
+    rules: dict[str, Any] = {
+        PromotionRule.Type.COUPON_CODES: coupons,
+        PromotionRule.Type.ORDER_AMOUNT: rule_make(
+            promotion, PromotionRule.Type.ORDER_AMOUNT, order_amount_cents=100
+        ),
+        PromotionRule.Type.SKU_LIST: rule_make(
+            promotion, PromotionRule.Type.SKU_LIST, sku_list=sku_list
+        ),
+    }
+    return {
+        **kinds,
+        **rules,
+        "promotions": promotion,
+        "promotion_rules": coupons,
+        "coupons": coupon_make(coupons, "FUZZ"),
+        "sku_lists": sku_list,
+        "sku_list_items": sku_list.sku_list_items.get(),
+    }
