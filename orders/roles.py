@@ -1,6 +1,6 @@
 """The staff roles of the back office (issue 9): one group each, made by the migration
-`orders/0006_staff_roles` (and again by `0009_staff_roles_again` for the models added
-since) and kept by `staff_roles_sync`. Give a user a role, not permissions
+`orders/0006_staff_roles` (and again by `0009_staff_roles_again` and
+`0012_staff_roles_for_promotions` for the models added since) and kept by `staff_roles_sync`. Give a user a role, not permissions
 one by one. A role sees only its pages and buttons; the admin's action views refuse (403)
 what it lacks even when the URL is typed by hand."""
 
@@ -32,6 +32,10 @@ ROLES: dict[str, list[str]] = {
         "orders.delete_customeraddress",
         "orders.view_customerpaymentsource",
         "orders.delete_customerpaymentsource",
+        # what a customer asks about: the coupon that did not apply, the card's balance
+        "orders.view_promotion",
+        "orders.view_coupon",
+        "orders.view_giftcard",
         "payments.view_transaction",
         "fulfillment.view_shipment",
         "fulfillment.view_parcel",

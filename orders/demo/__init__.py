@@ -8,6 +8,7 @@ It lives in `orders` because only this app may call into every other app's servi
 | `shipping` | shipping zones and methods (flat, weight tiered, free over an amount) |
 | `payment_methods` | payment gateways (manual, test, external) and each market's methods |
 | `customers` | a dozen customers with an address book, spread over the markets |
+| `promotions` | live promotions and coupons, active gift cards, the US market's sales taxes |
 | `orders` | a few hundred orders in every state, built only through the services |
 
 Every row is looked up (by code, or by `reference` with `reference_origin="seed_demo"`) before

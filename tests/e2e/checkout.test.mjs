@@ -257,3 +257,82 @@ describe('checkout through the SDK', () => {
     assert.equal(voids.length, 1)
   })
 })
+
+// Issue 10: the back office sets up a coupon and a gift card through the SDK, the storefront
+// enters them on its cart; an unknown coupon is an ApiError 422 pointing at coupon_code.
+describe('a coupon and a partial gift-card payment through the SDK', () => {
+  const COUPON_CODE = 'E2E-SAVE10'
+  const GIFT_CARD_CENTS = 1000
+  let couponId
+  let giftCard
+
+  before(async () => {
+    const [market] = Array.from(await integration.markets.list({ filters: { code_eq: env('OMS_MARKET_CODE') } }))
+    const now = Date.now()
+    const promotion = await integration.percentage_discount_promotions.create({
+      name: 'E2E 10% off',
+      percentage: 10,
+      starts_at: new Date(now - 86_400_000).toISOString(),
+      expires_at: new Date(now + 86_400_000).toISOString(),
+      market: integration.markets.relationship(market.id),
+    })
+    assert.equal(promotion.type, 'percentage_discount_promotions')
+    assert.equal(promotion.status, 'active')
+    const rule = await integration.coupon_codes_promotion_rules.create({
+      promotion: integration.percentage_discount_promotions.relationship(promotion.id),
+    })
+    const coupon = await integration.coupons.create({
+      code: COUPON_CODE,
+      usage_limit: 10,
+      promotion_rule: integration.coupon_codes_promotion_rules.relationship(rule.id),
+    })
+    couponId = coupon.id
+    const card = await integration.gift_cards.create({ currency_code: 'EUR', balance_cents: GIFT_CARD_CENTS })
+    assert.equal(card.status, 'draft')
+    await integration.gift_cards._purchase(card.id)
+    giftCard = await integration.gift_cards._activate(card.id)
+    assert.equal(giftCard.status, 'active')
+  })
+
+  test('an unknown coupon is a 422 ApiError pointing at coupon_code, and changes nothing', async () => {
+    const { id } = await buildCart({ paymentMethodId: WIRE_TRANSFER_METHOD_ID, addSource: addWireTransfer })
+    const error = await expectApiError(salesChannel, salesChannel.orders.update({ id, coupon_code: 'NOT-A-COUPON' }), 422)
+    assert.equal(error.first().code, 'COUPON_UNKNOWN', JSON.stringify(error.errors))
+    assert.equal(error.first().source?.pointer, '/data/attributes/coupon_code')
+    const order = await salesChannel.orders.retrieve(id)
+    assert.equal(order.discount_amount_cents, 0)
+    assert.ok(!order.coupon_code)
+  })
+
+  test('the coupon takes 10% off, the gift card pays 10.00, the rest is authorized at _place', async () => {
+    const { id } = await buildCart({ paymentMethodId: WIRE_TRANSFER_METHOD_ID, addSource: addWireTransfer })
+    const subtotal = CART.reduce((sum, item) => sum + item.unit_cents * item.quantity, 0)
+    const discount = CART.reduce((sum, item) => sum + Math.round(item.unit_cents * item.quantity / 10), 0)
+
+    let order = await salesChannel.orders.update({ id, coupon_code: COUPON_CODE.toLowerCase() }, { include: ['line_items'] })
+    assert.equal(order.coupon_code, COUPON_CODE)
+    assert.equal(order.discount_amount_cents, -discount)
+    const promotionLines = Array.from(order.line_items ?? []).filter((l) => l.item_type === 'percentage_discount_promotions')
+    assert.equal(promotionLines.length, 1)
+    assert.equal(promotionLines[0].total_amount_cents, -discount)
+    const skuDiscounts = Array.from(order.line_items ?? []).filter((l) => l.item_type === 'skus').reduce((s, l) => s + l.discount_cents, 0)
+    assert.equal(skuDiscounts, -discount, 'the discount is spread over the SKU lines exactly')
+
+    order = await salesChannel.orders.update({ id, gift_card_code: giftCard.code })
+    assert.equal(order.gift_card_amount_cents, -GIFT_CARD_CENTS)
+    const due = subtotal + SHIPPING_CENTS - discount - GIFT_CARD_CENTS
+    assert.equal(order.total_amount_with_taxes_cents, due)
+
+    const placed = await salesChannel.orders._place(id)
+    assert.deepEqual([placed.status, placed.payment_status], ['placed', 'authorized'])
+    const [authorization] = Array.from(await integration.orders.authorizations(id))
+    assert.equal(authorization.amount_cents, due)
+    assert.equal((await integration.coupons.retrieve(couponId)).usage_count, 1)
+    assert.equal((await integration.gift_cards.retrieve(giftCard.id)).balance_cents, 0)
+
+    const cancelled = await integration.orders._cancel(id)
+    assert.equal(cancelled.status, 'cancelled')
+    assert.equal((await integration.coupons.retrieve(couponId)).usage_count, 0)
+    assert.equal((await integration.gift_cards.retrieve(giftCard.id)).balance_cents, GIFT_CARD_CENTS)
+  })
+})

@@ -21,6 +21,7 @@ from orders.demo.customers import customers_seed
 from orders.demo.inventory import inventory_seed
 from orders.demo.orders import DEFAULT_COUNT, DEFAULT_SEED, DemoStockExhausted, orders_seed
 from orders.demo.payment_methods import payment_methods_seed
+from orders.demo.promotions import promotions_seed
 from orders.demo.shipping import shipping_seed
 from orders.models import Order
 
@@ -31,7 +32,8 @@ DEMO_ADMIN_EMAIL = "admin@example.com"
 class Command(BaseCommand):
     help = (
         "Create or refresh the demo dataset: organization, markets, catalog, stock, shipping, "
-        "payment methods, customers, a few hundred orders in every state, and the admin user."
+        "payment methods, promotions, coupons, gift cards, US sales taxes, customers, a few "
+        "hundred orders in every state, and the admin user."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -63,6 +65,7 @@ class Command(BaseCommand):
                 counts += shipping_seed()
                 counts += payment_methods_seed()
                 counts += customers_seed()
+                counts += promotions_seed()
             # Orders are built through the order workflows, each of which commits its own
             # steps (money moves never run inside a caller's transaction).
             try:
