@@ -296,7 +296,8 @@ INSERT INTO orders_order
      total_amount_with_taxes_cents, place_total_amount_cents, skus_count, placement_errors,
      placed_at, approved_at, cancelled_at, archived_at, payment_updated_at,
      fulfillment_updated_at, refreshed_at, save_billing_address_to_customer_address_book,
-     save_shipping_address_to_customer_address_book, save_payment_source_to_customer_wallet)
+     save_shipping_address_to_customer_address_book, save_payment_source_to_customer_wallet,
+     coupon_code, gift_card_code, redemptions_claimed)
 SELECT p.id, p.created_at, p.created_at + last.change, '', %(origin)s, '{{}}', p.n, m.id,
        c.id, coalesce('customer' || c.k || '@million.example', ''), false, m.currency_code,
        m.tax_included, 'en', s.status, s.payment_status, s.fulfillment_status, NULL, NULL,
@@ -311,7 +312,7 @@ SELECT p.id, p.created_at, p.created_at + last.change, '', %(origin)s, '{{}}', p
             WHEN s.approved THEN placed.at + interval '2 hours'
             WHEN s.placed THEN placed.at END,
        CASE WHEN s.approved THEN placed.at + interval '2 hours' END,
-       p.created_at + interval '11 minutes', false, false, false
+       p.created_at + interval '11 minutes', false, false, false, '', '', false
 {_LINES}
 CROSS JOIN LATERAL (SELECT p.created_at + interval '12 minutes' AS at) placed
 CROSS JOIN LATERAL (
