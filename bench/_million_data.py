@@ -297,7 +297,9 @@ INSERT INTO orders_order
      placed_at, approved_at, cancelled_at, archived_at, payment_updated_at,
      fulfillment_updated_at, refreshed_at, save_billing_address_to_customer_address_book,
      save_shipping_address_to_customer_address_book, save_payment_source_to_customer_wallet,
-     coupon_code, gift_card_code, redemptions_claimed)
+     coupon_code, gift_card_code, redemptions_claimed, subtotal_taxable_amount_cents,
+     shipping_taxable_amount_cents, payment_method_taxable_amount_cents,
+     adjustment_taxable_amount_cents, total_taxable_amount_cents)
 SELECT p.id, p.created_at, p.created_at + last.change, '', %(origin)s, '{{}}', p.n, m.id,
        c.id, coalesce('customer' || c.k || '@million.example', ''), false, m.currency_code,
        m.tax_included, 'en', s.status, s.payment_status, s.fulfillment_status, NULL, NULL,
@@ -312,7 +314,7 @@ SELECT p.id, p.created_at, p.created_at + last.change, '', %(origin)s, '{{}}', p
             WHEN s.approved THEN placed.at + interval '2 hours'
             WHEN s.placed THEN placed.at END,
        CASE WHEN s.approved THEN placed.at + interval '2 hours' END,
-       p.created_at + interval '11 minutes', false, false, false, '', '', false
+       p.created_at + interval '11 minutes', false, false, false, '', '', false, t.subtotal, 0, 0, 0, t.subtotal
 {_LINES}
 CROSS JOIN LATERAL (SELECT p.created_at + interval '12 minutes' AS at) placed
 CROSS JOIN LATERAL (
@@ -330,11 +332,11 @@ INSERT INTO orders_lineitem
     (id, created_at, updated_at, reference, reference_origin, metadata, order_id, item_type,
      sku_id, item_id, sku_code, name, image_url, quantity, unit_amount_cents,
      unit_amount_manual, compare_at_amount_cents, total_amount_cents, discount_cents, tax_rate,
-     tax_amount_cents)
+     tax_amount_cents, discount_breakdown, coupon_code)
 SELECT {_random_id()}, p.created_at + line.k * interval '1 minute', p.created_at
            + interval '12 minutes', '', %(origin)s, '{{}}', p.id, 'skus',
        line.sku_id, '', line.code, line.name, '', line.quantity, line.amount_cents, false,
-       NULL, line.amount_cents * line.quantity, 0, 0, 0
+       NULL, line.amount_cents * line.quantity, 0, 0, 0, '{{}}', ''
 {_LINES}
 CROSS JOIN LATERAL (VALUES
     (1, s1.sku_id, s1.code, s1.name, s1.amount_cents, {_QUANTITY.format(i=1)}),

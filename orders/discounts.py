@@ -78,6 +78,8 @@ class AppliedPromotion:
 class Discounts:
     line_discounts: tuple[int, ...]  # ≤ 0, one per line given
     applied: tuple[AppliedPromotion, ...] = field(default=())
+    # per line given: promotion id -> its part of the line's discount (≤ 0)
+    breakdowns: tuple[dict[str, int], ...] = field(default=())
 
     @property
     def total_cents(self) -> int:
@@ -200,6 +202,7 @@ def discounts_compute(
         matching = [p for p in matching if not p.exclusive]
     left = [max(line.amount_cents, 0) for line in lines]
     line_discounts = [0] * len(lines)
+    breakdowns: list[dict[str, int]] = [{} for _ in lines]
     applied: list[AppliedPromotion] = []
     for terms in matching:
         takes = _promotion_takes(terms, lines, left)
@@ -209,5 +212,6 @@ def discounts_compute(
         for i, take in takes.items():
             left[i] -= take
             line_discounts[i] -= take
+            breakdowns[i][terms.id] = -take
         applied.append(AppliedPromotion(terms.id, terms.type, terms.name, -amount))
-    return Discounts(tuple(line_discounts), tuple(applied))
+    return Discounts(tuple(line_discounts), tuple(applied), tuple(breakdowns))

@@ -385,6 +385,13 @@ class Order(ConcurrentTransitionMixin, Resource):
     total_tax_amount_cents = models.BigIntegerField(default=0, editable=False)
     total_amount_cents = models.BigIntegerField(default=0, editable=False)
     total_amount_with_taxes_cents = models.BigIntegerField(default=0, editable=False)
+    # What the taxes are computed on: each line's amount after its discount, net of the tax a
+    # tax-included price holds.
+    subtotal_taxable_amount_cents = models.BigIntegerField(default=0, editable=False)
+    shipping_taxable_amount_cents = models.BigIntegerField(default=0, editable=False)
+    payment_method_taxable_amount_cents = models.BigIntegerField(default=0, editable=False)
+    adjustment_taxable_amount_cents = models.BigIntegerField(default=0, editable=False)
+    total_taxable_amount_cents = models.BigIntegerField(default=0, editable=False)
     place_total_amount_cents = models.BigIntegerField(null=True, blank=True, editable=False)
     skus_count = models.PositiveIntegerField(default=0, editable=False)
 
@@ -549,6 +556,16 @@ class Order(ConcurrentTransitionMixin, Resource):
     formatted_total_amount = as_formatted("total_amount_cents")
     total_amount_with_taxes_float = as_float("total_amount_with_taxes_cents")
     formatted_total_amount_with_taxes = as_formatted("total_amount_with_taxes_cents")
+    subtotal_taxable_amount_float = as_float("subtotal_taxable_amount_cents")
+    formatted_subtotal_taxable_amount = as_formatted("subtotal_taxable_amount_cents")
+    shipping_taxable_amount_float = as_float("shipping_taxable_amount_cents")
+    formatted_shipping_taxable_amount = as_formatted("shipping_taxable_amount_cents")
+    payment_method_taxable_amount_float = as_float("payment_method_taxable_amount_cents")
+    formatted_payment_method_taxable_amount = as_formatted("payment_method_taxable_amount_cents")
+    adjustment_taxable_amount_float = as_float("adjustment_taxable_amount_cents")
+    formatted_adjustment_taxable_amount = as_formatted("adjustment_taxable_amount_cents")
+    total_taxable_amount_float = as_float("total_taxable_amount_cents")
+    formatted_total_taxable_amount = as_formatted("total_taxable_amount_cents")
     place_total_amount_float = as_float("place_total_amount_cents")
     formatted_place_total_amount = as_formatted("place_total_amount_cents")
 
@@ -729,6 +746,10 @@ class LineItem(Resource):
         max_digits=9, decimal_places=6, default=Decimal(0), editable=False
     )
     tax_amount_cents = models.BigIntegerField(default=0, editable=False)
+    # promotion id -> {"cents": its share of this line's discount_cents}, written with it
+    discount_breakdown = models.JSONField(default=dict, blank=True, editable=False)
+    # on a promotion line: the coupon that unlocked its promotion
+    coupon_code = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta(Resource.Meta):
         ordering = ("created_at", "id")

@@ -65,6 +65,11 @@ class Totals:
     total_tax_amount_cents: int
     total_amount_cents: int
     total_amount_with_taxes_cents: int
+    subtotal_taxable_amount_cents: int
+    shipping_taxable_amount_cents: int
+    payment_method_taxable_amount_cents: int
+    adjustment_taxable_amount_cents: int
+    total_taxable_amount_cents: int
     skus_count: int
     lines: tuple[LineTotals, ...]
 
@@ -82,6 +87,11 @@ class Totals:
         "total_tax_amount_cents",
         "total_amount_cents",
         "total_amount_with_taxes_cents",
+        "subtotal_taxable_amount_cents",
+        "shipping_taxable_amount_cents",
+        "payment_method_taxable_amount_cents",
+        "adjustment_taxable_amount_cents",
+        "total_taxable_amount_cents",
         "skus_count",
     )
 
@@ -119,6 +129,7 @@ def totals_compute(
     """Every order total from its lines (spec section 3). Pure: no database, no clock."""
     sums = {"subtotal": 0, "shipping": 0, "payment_method": 0, "discount": 0, "adjustment": 0}
     taxes = {"subtotal": 0, "shipping": 0, "payment_method": 0, "adjustment": 0}
+    taxable = {"subtotal": 0, "shipping": 0, "payment_method": 0, "adjustment": 0}
     skus_count = 0
     line_totals: list[LineTotals] = []
     for line in lines:
@@ -129,12 +140,12 @@ def totals_compute(
         if category != "discount":
             # Promotions carry no tax of their own: they lower the taxable amount of the
             # lines they discount (through those lines' discount_cents).
+            discounted = total + line.discount_cents
             tax = line_tax_cents(
-                taxable_cents=total + line.discount_cents,
-                tax_rate=line.tax_rate,
-                tax_included=tax_included,
+                taxable_cents=discounted, tax_rate=line.tax_rate, tax_included=tax_included
             )
             taxes[category] += tax
+            taxable[category] += discounted - tax if tax_included else discounted
         if line.item_type == "skus":
             skus_count += line.quantity
         line_totals.append(
@@ -168,6 +179,11 @@ def totals_compute(
         total_tax_amount_cents=total_tax,
         total_amount_cents=total,
         total_amount_with_taxes_cents=total if tax_included else total + total_tax,
+        subtotal_taxable_amount_cents=taxable["subtotal"],
+        shipping_taxable_amount_cents=taxable["shipping"],
+        payment_method_taxable_amount_cents=taxable["payment_method"],
+        adjustment_taxable_amount_cents=taxable["adjustment"],
+        total_taxable_amount_cents=sum(taxable.values()),
         skus_count=skus_count,
         lines=tuple(line_totals),
     )

@@ -183,18 +183,20 @@ def order_promotions_sync(
     cart = _cart_lines(lines)
     promotions = live_promotions(market_id=order.market_id, now=now)
     owned = [line for line in lines if line.item_type in ENGINE_TYPES and line.item_id]
-    if not promotions and not owned and not any(line.discount_cents for line in cart):
+    if not promotions and not owned and not any(line.discount_breakdown for line in cart):
         return lines, set()  # nothing applies and nothing was applied
     codes = {line.sku_code for line in cart if line.sku_code}
+    coupon_promotion_id = _coupon_promotion_id(order, now)
     result = discounts_compute(
         [_as_cart_line(line) for line in cart],
         promotion_terms(promotions, codes),
-        coupon_promotion_id=_coupon_promotion_id(order, now),
+        coupon_promotion_id=coupon_promotion_id,
     )
     changed: set[str] = set()
-    for line, discount in zip(cart, result.line_discounts, strict=True):
-        if line.discount_cents != discount:
-            line.discount_cents = discount
+    for line, discount, parts in zip(cart, result.line_discounts, result.breakdowns, strict=True):
+        breakdown = {promotion_id: {"cents": cents} for promotion_id, cents in parts.items()}
+        if line.discount_cents != discount or line.discount_breakdown != breakdown:
+            line.discount_cents, line.discount_breakdown = discount, breakdown
             changed.add(line.pk)
     wanted = {item.promotion_id: item for item in result.applied}
     kept: list[LineItem] = []
@@ -208,11 +210,22 @@ def order_promotions_sync(
             if item is not None:
                 wanted[item.promotion_id] = item
             continue
-        if line.unit_amount_cents != item.amount_cents or line.name != item.name:
+        coupon_code = order.coupon_code if item.promotion_id == coupon_promotion_id else ""
+        if (line.unit_amount_cents, line.name, line.coupon_code) != (
+            item.amount_cents,
+            item.name,
+            coupon_code,
+        ):
             line.name, line.unit_amount_cents = item.name, item.amount_cents
-            line.total_amount_cents = item.amount_cents
+            line.total_amount_cents, line.coupon_code = item.amount_cents, coupon_code
             line.save(
-                update_fields=["name", "unit_amount_cents", "total_amount_cents", "updated_at"]
+                update_fields=[
+                    "name",
+                    "unit_amount_cents",
+                    "total_amount_cents",
+                    "coupon_code",
+                    "updated_at",
+                ]
             )
         kept.append(line)
     for item in wanted.values():
@@ -226,6 +239,7 @@ def order_promotions_sync(
                 unit_amount_cents=item.amount_cents,
                 total_amount_cents=item.amount_cents,
                 unit_amount_manual=True,
+                coupon_code=order.coupon_code if item.promotion_id == coupon_promotion_id else "",
             )
         )
     return kept, changed

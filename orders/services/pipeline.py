@@ -188,6 +188,7 @@ def order_totals_write(
                 "unit_amount_cents",
                 "total_amount_cents",
                 "discount_cents",
+                "discount_breakdown",
                 "tax_rate",
                 "tax_amount_cents",
                 "updated_at",

@@ -234,6 +234,13 @@ def test_discounts_add_up_and_totals_never_go_negative(lines, terms, tax_include
     for line, discount in zip(lines, result.line_discounts, strict=True):
         assert -line.amount_cents <= discount <= 0
     assert sum(result.line_discounts) == result.total_cents
+    # each line's breakdown adds up to its discount, each promotion's parts to its amount
+    for discount, parts in zip(result.line_discounts, result.breakdowns, strict=True):
+        assert sum(parts.values()) == discount
+    for item in result.applied:
+        assert sum(parts.get(item.promotion_id, 0) for parts in result.breakdowns) == (
+            item.amount_cents
+        )
     assert all(item.amount_cents < 0 for item in result.applied)
     amounts = [
         LineAmounts(line.item_type, line.unit_amount_cents, line.quantity, discount, rate)

@@ -111,7 +111,12 @@ def test_a_coupon_code_applies_its_promotion_whatever_its_case():
         promo.pk,
         -1000,
     )
-    assert order.line_items.get(item_type="skus").discount_cents == -1000
+    sku_line = order.line_items.get(item_type="skus")
+    assert sku_line.discount_cents == -1000
+    assert sku_line.discount_breakdown == {promo.pk: {"cents": -1000}}
+    assert line.coupon_code == "SAVE10"
+    # taxes are computed on what is left: no tax rule here, so the taxable amount is all of it
+    assert order.subtotal_taxable_amount_cents == 9000
     # taking the code off takes the promotion off
     order = update(order, coupon_code="")
     assert (order.discount_amount_cents, promotion_lines(order)) == (0, [])
@@ -359,6 +364,7 @@ def test_a_tax_excluded_market_adds_the_tax_of_the_matching_rule():
     line = order.line_items.get(item_type="skus")
     assert (line.tax_rate, line.tax_amount_cents) == (Decimal("0.08875"), 888)  # 887.5 -> 888
     assert order.total_tax_amount_cents == 888
+    assert order.subtotal_taxable_amount_cents == 10000
     assert order.total_amount_with_taxes_cents == order.total_amount_cents + 888
     # an address the rule does not match: no tax
     order = update(order, billing_address=catalog.AddressFactory.create(country_code="CA"))
@@ -378,6 +384,7 @@ def test_a_tax_included_market_extracts_the_tax_and_freight_when_taxable():
     order = checkout_ready(order)
     line = order.line_items.get(item_type="skus")
     assert line.tax_amount_cents == 2200  # 12200 = 10000 net + 2200
+    assert order.subtotal_taxable_amount_cents == 10000
     assert order.total_amount_with_taxes_cents == order.total_amount_cents
     placed = services.order_place(order=order, actor=STOREFRONT)
     assert placed.total_tax_amount_cents == 2200
