@@ -284,3 +284,24 @@ class GiftCardBalanceInvalid(DomainError):
     is not rechargeable."""
 
     code = "GIFT_CARD_BALANCE_INVALID"
+
+
+# --- gift cards sold in an order (a `gift_cards` line item) ----------------------------------
+
+
+class GiftCardNotSellable(DomainError):
+    """Only a card not yet sold (draft or inactive) can be sold in an order."""
+
+    code = "GIFT_CARD_NOT_SELLABLE"
+
+
+class GiftCardNotForOrder(DomainError):
+    """A card sold in an order is in the order's currency, of its market or of none."""
+
+    code = "GIFT_CARD_NOT_FOR_ORDER"
+
+
+class GiftCardAlreadySold(DomainError):
+    """One card, one sale: it is already a line of an order (this one or another)."""
+
+    code = "GIFT_CARD_ALREADY_SOLD"

@@ -19,6 +19,10 @@ TOPICS: dict[str, str] = {
     "voids.create": "an authorization is voided",
     "refunds.create": "a capture is refunded",
     "stock_items.update": "a stock item's quantity is adjusted",
+    "gift_cards.purchase": "a draft gift card is purchased (inactive)",
+    "gift_cards.activate": "a gift card becomes active",
+    "gift_cards.deactivate": "a gift card is deactivated",
+    "gift_cards.redeem": "a single-use gift card is redeemed by the order it paid",
     **{
         topic: f"a shipment becomes {status.replace('_', ' ')}"
         for status, topic in SHIPMENT_STATUS_TOPICS.items()

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from django.db.models import Model
 from rest_framework import serializers
 
 from fulfillment.models import Shipment, ShippingMethod
 from fulfillment.selectors import shipping_methods_available
+from markets.models import Sku
+from oms.api.errors import Conflict
 from oms.api.permissions import principal_of
 from oms.api.serializers import (
     Relationship,
     ResourceSerializer,
+    TypedMethodField,
     money_fields,
 )
 from orders.models import (
@@ -19,6 +24,7 @@ from orders.models import (
     CustomerAddress,
     CustomerPasswordReset,
     CustomerPaymentSource,
+    GiftCard,
     LineItem,
     Order,
 )
@@ -41,6 +47,11 @@ ORDER_AMOUNTS = (
     "total_tax_amount",
     "total_amount",
     "total_amount_with_taxes",
+    "subtotal_taxable_amount",
+    "shipping_taxable_amount",
+    "payment_method_taxable_amount",
+    "adjustment_taxable_amount",
+    "total_taxable_amount",
     "place_total_amount",
 )
 
@@ -365,10 +376,46 @@ class OrderSerializer(ResourceSerializer):
         )
 
 
+# What a line's polymorphic `item` may be (shipments, payment methods and promotions have
+# their own lines, set by their workflows, and no `item` linkage here).
+LINE_ITEM_ITEM_TYPES = ("skus", "gift_cards")
+
+
+def line_item_item_of(line: LineItem) -> Model | None:
+    """The record a line sells: its SKU, or the gift card its `item_id` names."""
+    if line.item_type == LineItem.ItemType.SKUS:
+        return line.sku
+    if line.item_type == LineItem.ItemType.GIFT_CARDS and line.item_id:
+        return GiftCard.objects.filter(pk=line.item_id).first()
+    return None
+
+
+def line_item_item_of_linkage(linkage: Any) -> Sku | GiftCard:
+    """The SKU or gift card a new line's `item` linkage names."""
+    if not isinstance(linkage, Mapping) or "type" not in linkage or "id" not in linkage:
+        raise serializers.ValidationError({"item": "An item needs a type and an id."})
+    kind, pk = linkage["type"], str(linkage["id"])
+    if kind not in LINE_ITEM_ITEM_TYPES:
+        raise Conflict(
+            f"Incorrect relation type. Expected one of {', '.join(LINE_ITEM_ITEM_TYPES)}, "
+            f"received {kind}.",
+            pointer="/data/relationships/item",
+        )
+    found = (Sku if kind == "skus" else GiftCard).objects.filter(pk=pk).first()
+    if found is None:
+        raise serializers.ValidationError({"item": f'Invalid pk "{pk}" - object does not exist.'})
+    return found
+
+
 class LineItemSerializer(ResourceSerializer):
     relationships = {
         "order": Relationship("orders", writable="create", required=True),
         "sku": Relationship("skus", writable="create"),
+        # a SKU or a gift card (`item_type: gift_cards`: the card is sold in the order); the
+        # umbrella type "items" has no serializer of its own, as "payment_sources"
+        "item": Relationship(
+            "items", polymorphic=LINE_ITEM_ITEM_TYPES, resolve=line_item_item_of, writable="create"
+        ),
         "stock_reservations": Relationship("stock_reservations", many=True, reverse="line_item"),
         "stock_line_items": Relationship("stock_line_items", many=True, reverse="line_item"),
     }
@@ -389,9 +436,12 @@ class LineItemSerializer(ResourceSerializer):
     sku_code = serializers.CharField(required=False, allow_blank=True, max_length=255)
     unit_amount_cents = serializers.IntegerField(required=False, min_value=0)
     quantity = serializers.IntegerField(required=False, min_value=1, max_value=100000)
-    item_type = serializers.ChoiceField(choices=LineItem.ItemType.choices, read_only=True)
+    # creatable as "skus" (the default) or "gift_cards"; the view refuses the others
+    item_type = serializers.ChoiceField(choices=LineItem.ItemType.choices, required=False)
     _update_quantity = serializers.BooleanField(write_only=True, required=False)
     _reserve_stock = serializers.BooleanField(write_only=True, required=False)
+    tax_rate = serializers.FloatField(read_only=True)
+    tax_breakdown = TypedMethodField({"type": "object", "nullable": True})
 
     class Meta:
         model = LineItem
@@ -406,14 +456,19 @@ class LineItemSerializer(ResourceSerializer):
             "unit_amount_cents",
             "compare_at_amount_cents",
             "discount_cents",
+            "discount_breakdown",
+            "coupon_code",
             "tax_rate",
             "tax_amount_cents",
+            "tax_breakdown",
             "_update_quantity",
             "_reserve_stock",
         )
         read_only_fields = (
             "item_id",
             "discount_cents",
+            "discount_breakdown",
+            "coupon_code",
             "tax_rate",
             "tax_amount_cents",
             "compare_at_amount_cents",
@@ -421,11 +476,13 @@ class LineItemSerializer(ResourceSerializer):
         select_related = ("order", "sku")
         creatable = (
             "sku_code",
+            "item_type",
             "quantity",
             "unit_amount_cents",
             "name",
             "order",
             "sku",
+            "item",
             "_update_quantity",
             "_reserve_stock",
         )
@@ -437,6 +494,25 @@ class LineItemSerializer(ResourceSerializer):
             source="order.currency_code", read_only=True
         )
         return fields
+
+    def get_tax_breakdown(self, line: LineItem) -> dict[str, Any] | None:
+        """What the line's tax was computed on (null when it is not taxed)."""
+        if not line.tax_rate:
+            return None
+        discounted = line.total_amount_cents + line.discount_cents
+        taxable = discounted - line.tax_amount_cents if line.order.tax_included else discounted
+        return {
+            "tax_rate": float(line.tax_rate),
+            "taxable_amount_cents": taxable,
+            "tax_amount_cents": line.tax_amount_cents,
+        }
+
+    def to_internal_value(self, data: Any) -> Any:
+        # the polymorphic `item` renders read only; a create names it here
+        attrs = super().to_internal_value(data)
+        if isinstance(data, Mapping) and data.get("item") is not None:
+            attrs["item"] = line_item_item_of_linkage(data["item"])
+        return attrs
 
 
 SHIPMENT_TRIGGERS = ORDER_SHIPMENT_TRIGGERS

@@ -24,12 +24,13 @@ from oms.api.throttling import IPRateThrottle
 from oms.api.views import NestedListMixin, ResourceViewSet, fields
 from orders import services
 from orders.api import serializers as s
-from orders.errors import AddressNotFound, attribute, relationship
+from orders.errors import AddressNotFound, InvalidAttribute, attribute, relationship
 from orders.models import (
     Customer,
     CustomerAddress,
     CustomerPasswordReset,
     CustomerPaymentSource,
+    GiftCard,
     LineItem,
     Order,
 )
@@ -40,6 +41,7 @@ from orders.services.customers import (
     customer_password_set,
     email_normalize,
 )
+from orders.services.line_items import line_item_gift_card_add
 from orders.services.password_resets import (
     customer_password_reset_complete,
     customer_password_reset_request,
@@ -516,10 +518,26 @@ class LineItemView(NestedListMixin, ResourceViewSet):
         order: Order = data["order"]
         if not visible_orders(self.principal).filter(pk=order.pk).exists():
             raise Forbidden("This token cannot add to that order.")
+        item = data.get("item")
+        item_type = data.get("item_type") or (
+            LineItem.ItemType.GIFT_CARDS if isinstance(item, GiftCard) else LineItem.ItemType.SKUS
+        )
+        if item_type == LineItem.ItemType.GIFT_CARDS:
+            return self._gift_card_line_create(order, data, item)
+        if item_type != LineItem.ItemType.SKUS:
+            raise InvalidAttribute(
+                f"item_type - {item_type} lines are set by their own workflows; a client "
+                "creates skus or gift_cards lines.",
+                pointer=attribute("item_type"),
+            )
+        if isinstance(item, GiftCard):
+            raise InvalidAttribute(
+                "item - a gift card is sold in a gift_cards line.", pointer=relationship("item")
+            )
         line = services.line_item_create(
             order=order,
             actor=self.actor,
-            sku=data.get("sku"),
+            sku=data.get("sku") or item,
             sku_code=data.get("sku_code") or "",
             quantity=data.get("quantity", 1),
             update_quantity=bool(data.get("_update_quantity")),
@@ -532,6 +550,31 @@ class LineItemView(NestedListMixin, ResourceViewSet):
         if data.get("_reserve_stock"):
             stock_reserve_draft(line_item=line, actor=self.actor)
         return line
+
+    def _gift_card_line_create(self, order: Order, data: dict[str, Any], item: Any) -> LineItem:
+        """`item_type: gift_cards`: the card named by `item` is sold in the cart."""
+        if not isinstance(item, GiftCard):
+            raise InvalidAttribute(
+                "item - a gift_cards line needs its gift card.", pointer=relationship("item")
+            )
+        for name in ("sku", "sku_code", "name", "unit_amount_cents", "_update_quantity"):
+            if data.get(name) not in (None, "", False):
+                raise InvalidAttribute(
+                    f"{name} - does not apply to a gift card's line (priced at its balance).",
+                    pointer=relationship(name) if name == "sku" else attribute(name),
+                )
+        if data.get("_reserve_stock"):
+            raise InvalidAttribute(
+                "_reserve_stock - a gift card has no stock.", pointer=attribute("_reserve_stock")
+            )
+        return line_item_gift_card_add(
+            order=order,
+            actor=self.actor,
+            gift_card=item,
+            quantity=data.get("quantity", 1),
+            metadata=data.get("metadata"),
+            reference=data.get("reference", ""),
+        )
 
     def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
         assert isinstance(instance, LineItem)

@@ -48,6 +48,7 @@ from orders.models import (
 from orders.services.gift_cards import (
     gift_card_balance_move,
     gift_card_by_code,
+    gift_card_status_published,
     gift_card_usable_balance,
 )
 
@@ -404,9 +405,10 @@ def order_redemptions_claim(*, order: Order, lines: Sequence[LineItem]) -> bool:
                 "total.",
                 pointer=attribute("gift_card_code"),
             )
-        GiftCard.objects.filter(
+        if GiftCard.objects.filter(
             pk=order.gift_card_id, single_use=True, status=GiftCard.Status.ACTIVE
-        ).update(status=GiftCard.Status.REDEEMED, updated_at=timezone.now())
+        ).update(status=GiftCard.Status.REDEEMED, updated_at=timezone.now()):
+            gift_card_status_published(gift_card_ids=[order.gift_card_id], action="redeem")
     order.redemptions_claimed = True
     return True
 
@@ -460,9 +462,10 @@ def order_redemptions_release(*, order: Order) -> None:
             promotion_rule__promotion_id__in=promotion_ids,
         ).update(usage_count=F("usage_count") - 1)
     if order.gift_card_id is not None and (debited := _gift_card_debited(order)) > 0:
-        GiftCard.objects.filter(
+        if GiftCard.objects.filter(
             pk=order.gift_card_id, single_use=True, status=GiftCard.Status.REDEEMED
-        ).update(status=GiftCard.Status.ACTIVE, updated_at=timezone.now())
+        ).update(status=GiftCard.Status.ACTIVE, updated_at=timezone.now()):
+            gift_card_status_published(gift_card_ids=[order.gift_card_id], action="activate")
         gift_card_balance_move(
             gift_card_id=order.gift_card_id,
             amount_cents=debited,

@@ -6,19 +6,35 @@ two orders redeeming one card at once cannot overdraw it, whatever else holds wh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from oms.errors import TransitionNotAllowed
+from oms.errors import DomainError, TransitionNotAllowed
 from oms.money import is_currency_code
-from orders.errors import GiftCardBalanceInvalid, InvalidAttribute, attribute
-from orders.models import GiftCard, GiftCardBalanceChange, Order, new_gift_card_code
+from oms.webhooks.outbox import webhook_deliveries_record
+from orders.errors import (
+    GiftCardAlreadySold,
+    GiftCardBalanceInvalid,
+    GiftCardNotForOrder,
+    GiftCardNotSellable,
+    GiftCardUnknown,
+    InvalidAttribute,
+    attribute,
+    relationship,
+)
+from orders.models import (
+    GiftCard,
+    GiftCardBalanceChange,
+    LineItem,
+    Order,
+    new_gift_card_code,
+)
 
 
 def gift_card_by_code(code: str) -> GiftCard | None:
@@ -309,7 +325,16 @@ def _gift_card_transition(*, gift_card: GiftCard, trigger: str) -> GiftCard:
             raise gift_card_transition_refused(gift_card=locked, trigger=trigger)
         transition()
         locked.save(update_fields=["status", "updated_at"])
+        gift_card_status_published(gift_card_ids=[locked.pk], action=GIFT_CARD_TRANSITIONS[trigger])
     return locked
+
+
+def gift_card_status_published(*, gift_card_ids: Sequence[str], action: str) -> None:
+    """The `gift_cards.<action>` webhooks of cards whose status just moved (purchase, activate,
+    deactivate, redeem), recorded in the change's transaction (the outbox)."""
+    webhook_deliveries_record(
+        events=[(f"gift_cards.{action}", "gift_cards", pk) for pk in gift_card_ids]
+    )
 
 
 def gift_card_purchase(*, gift_card: GiftCard) -> GiftCard:
@@ -377,3 +402,147 @@ def gift_card_delete(*, gift_card: GiftCard) -> None:
                 pointer="/data",
             )
         locked.delete()
+
+
+# --- gift cards sold in an order (its `gift_cards` line items, spec 2.2) ---------------------
+
+# A card not yet sold: made by the back office (draft), or bought and switched off (inactive).
+GIFT_CARD_SELLABLE_STATUSES = frozenset({GiftCard.Status.DRAFT, GiftCard.Status.INACTIVE})
+
+
+def gift_card_sale_lines(gift_card_id: str) -> QuerySet[LineItem]:
+    """The lines that sell the card: in every order but a cart cancelled before it was
+    placed (that sale never happened). A card once sold by a placed order is never sold again,
+    even after that order's cancellation deactivated it."""
+    return LineItem.objects.filter(
+        item_type=LineItem.ItemType.GIFT_CARDS, item_id=gift_card_id
+    ).exclude(order__status=Order.Status.CANCELLED, order__placed_at__isnull=True)
+
+
+def gift_card_sale_check(
+    *, gift_card: GiftCard, order: Order, line_item: LineItem | None = None, pointer: str = ""
+) -> None:
+    """Whether `gift_card` may be sold in `order`: not yet sold (draft or inactive), in the
+    order's currency, of its market or of none, and in no line of an order but `line_item`
+    (the order's own line, when placing it). Raises the refusal, pointed at `pointer` (the
+    line's `item` by default)."""
+    pointer = pointer or relationship("item")
+    name = f"Gift card {_tail(gift_card.code)}"
+    if gift_card.status not in GIFT_CARD_SELLABLE_STATUSES:
+        raise GiftCardNotSellable(
+            f"{name} is {gift_card.status}: only a draft or inactive card can be sold.",
+            pointer=pointer,
+        )
+    if gift_card.currency_code != order.currency_code:
+        raise GiftCardNotForOrder(
+            f"{name} is in {gift_card.currency_code}, the order in {order.currency_code}.",
+            pointer=pointer,
+        )
+    if gift_card.market_id is not None and gift_card.market_id != order.market_id:
+        raise GiftCardNotForOrder(f"{name} belongs to another market.", pointer=pointer)
+    taken = gift_card_sale_lines(gift_card.pk)
+    if line_item is not None:
+        taken = taken.exclude(pk=line_item.pk)
+    holder = taken.values_list("order_id", flat=True).first()
+    if holder is not None:
+        where = "this order" if holder == order.pk else "another order"
+        raise GiftCardAlreadySold(f"{name} is already sold in {where}.", pointer=pointer)
+
+
+def gift_cards_sold_errors(*, order: Order, lines: Sequence[LineItem]) -> list[DomainError]:
+    """Placement's check of the cards the order's `lines` sell (step 1, on the locked order):
+    each still sellable to it, and still worth what its line charges (a draft card's balance
+    may have changed since it was added). Empty when every card can be sold."""
+    sold = [line for line in lines if line.item_type == LineItem.ItemType.GIFT_CARDS]
+    if not sold:
+        return []
+    pointer = relationship("line_items")
+    cards = GiftCard.objects.in_bulk({line.item_id for line in sold})
+    errors: list[DomainError] = []
+    for line in sold:
+        card = cards.get(line.item_id)
+        if card is None:
+            errors.append(
+                GiftCardUnknown(f"{line.name}: the card no longer exists.", pointer=pointer)
+            )
+            continue
+        try:
+            gift_card_sale_check(gift_card=card, order=order, line_item=line, pointer=pointer)
+        except DomainError as exc:
+            errors.append(exc)
+            continue
+        if card.balance_cents != line.unit_amount_cents:
+            errors.append(
+                GiftCardNotSellable(
+                    f"Gift card {_tail(card.code)} is now worth {card.balance_cents}, its line "
+                    f"{line.unit_amount_cents}: remove the line and add the card again.",
+                    pointer=pointer,
+                )
+            )
+    return errors
+
+
+def gift_card_sale_lock(*, gift_card_id: str) -> GiftCard:
+    """Lock the card a cart is about to sell (under the order's lock: order, then card, as
+    every lock of a card), so two carts adding it at once are told apart by the line check."""
+    return _gift_card_lock(gift_card_id)
+
+
+def _sold_ids(order: Order, gift_card_ids: Sequence[str] | None) -> list[str]:
+    ids = (
+        LineItem.objects.filter(
+            order_id=order.pk, item_type=LineItem.ItemType.GIFT_CARDS
+        ).values_list("item_id", flat=True)
+        if gift_card_ids is None
+        else gift_card_ids
+    )
+    return sorted({card_id for card_id in ids if card_id})
+
+
+def gift_cards_sold_activate(
+    *, order: Order, gift_card_ids: Sequence[str] | None = None
+) -> list[GiftCard]:
+    """At placement, on the locked order: each card its lines sell is bought and activated
+    (draft → inactive → active, or inactive → active). `gift_card_ids`: the cards, when the
+    caller read the lines already (None: read here). The cards are locked in primary-key
+    order after the order, as every other lock of a card, so two placements cannot deadlock.
+    A card already active or redeemed (the back office moved it after placement checked it)
+    is left as it is: the order is paid by now, and refusing here would strand its payment.
+    Returns the cards activated."""
+    ids = _sold_ids(order, gift_card_ids)
+    if not ids:
+        return []
+    assert transaction.get_connection().in_atomic_block, "row locks need a transaction"
+    activated: list[GiftCard] = []
+    for card in GiftCard.objects.select_for_update().filter(pk__in=ids).order_by("pk"):
+        if card.status == GiftCard.Status.DRAFT:
+            card.purchase()
+        if card.status == GiftCard.Status.INACTIVE:
+            card.activate()
+            card.save(update_fields=["status", "updated_at"])
+            activated.append(card)
+    gift_card_status_published(gift_card_ids=[card.pk for card in activated], action="activate")
+    return activated
+
+
+def gift_cards_sold_deactivate(*, order: Order) -> list[GiftCard]:
+    """At the cancellation of a placed order, on the locked order: the cards it sold are
+    switched off again (active → inactive) when they were not used — still active, with the
+    balance they were sold with (the line's unit price). A card that paid something keeps
+    working: its money is the customer's to refund by hand. Returns the cards deactivated."""
+    sold = dict(
+        LineItem.objects.filter(
+            order_id=order.pk, item_type=LineItem.ItemType.GIFT_CARDS
+        ).values_list("item_id", "unit_amount_cents")
+    )
+    if not sold:
+        return []
+    assert transaction.get_connection().in_atomic_block, "row locks need a transaction"
+    deactivated: list[GiftCard] = []
+    for card in GiftCard.objects.select_for_update().filter(pk__in=sorted(sold)).order_by("pk"):
+        if card.status == GiftCard.Status.ACTIVE and card.balance_cents == sold[card.pk]:
+            card.deactivate()
+            card.save(update_fields=["status", "updated_at"])
+            deactivated.append(card)
+    gift_card_status_published(gift_card_ids=[card.pk for card in deactivated], action="deactivate")
+    return deactivated

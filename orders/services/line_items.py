@@ -22,8 +22,9 @@ from orders.errors import (
     relationship,
 )
 from orders.locks import line_item_lock, order_line_items_lock, order_lock
-from orders.models import LineItem, Order
+from orders.models import GiftCard, LineItem, Order
 from orders.selectors import prices_for_skus
+from orders.services.gift_cards import gift_card_sale_check, gift_card_sale_lock
 from orders.services.orders import order_contents_changed, order_require_editable
 
 ChargeItemType = Literal["shipments", "payment_methods"]
@@ -156,8 +157,62 @@ def line_item_create(
     return line
 
 
-def _purchasable_line_lock(order: Order, line_item: LineItem) -> LineItem:
+def line_item_gift_card_add(
+    *,
+    order: Order,
+    actor: Actor,
+    gift_card: GiftCard,
+    quantity: int = 1,
+    metadata: Mapping[str, Any] | None = None,
+    reference: str = "",
+) -> LineItem:
+    """Sell a gift card in a cart (spec 2.2: it becomes active when the order is placed): one
+    line, quantity 1, priced at the card's balance (never repriced: the pipeline reprices
+    SKU lines only). The card must be sellable to the order (`gift_card_sale_check`); it is
+    locked after the order so two carts adding it at once cannot both sell it."""
+    if quantity != 1 or isinstance(quantity, bool):
+        raise QuantityInvalid(
+            "A gift card is sold one at a time: the quantity must be 1.",
+            pointer=attribute("quantity"),
+        )
+    with transaction.atomic():
+        locked = order_lock(order.pk)
+        order_require_editable(locked, integration=False)  # a cart, whoever adds it
+        card = gift_card_sale_lock(gift_card_id=gift_card.pk)
+        gift_card_sale_check(gift_card=card, order=locked)
+        lines = order_line_items_lock(locked)
+        line = LineItem(
+            order=locked,
+            item_type=LineItem.ItemType.GIFT_CARDS,
+            item_id=card.pk,
+            name="Gift card",
+            image_url=card.image_url,
+            quantity=1,
+            unit_amount_cents=card.balance_cents,
+            unit_amount_manual=True,
+            metadata=dict(metadata or {}),
+            reference=reference,
+        )
+        _line_save(line)
+        lines.append(line)
+        order_contents_changed(order=locked, actor=actor, trigger="line_item_create", lines=lines)
+    line.refresh_from_db()
+    return line
+
+
+def _purchasable_line_lock(
+    order: Order, line_item: LineItem, *, removing: bool = False
+) -> LineItem:
+    """The locked SKU line to change; `removing`: a gift card's line too (it cannot change,
+    but the customer may take it out of the cart)."""
     line = line_item_lock(order=order, line_item_id=line_item.pk)
+    if removing and line.item_type == LineItem.ItemType.GIFT_CARDS:
+        if order.status not in Order.CART_STATUSES:  # sold: the placement activated it
+            raise OrderNotEditable(
+                f"Order #{order.number} is {order.status}: its gift cards are sold.",
+                pointer=relationship("order"),
+            )
+        return line
     if line.item_type != LineItem.ItemType.SKUS:
         raise InvalidAttribute(
             f"A {line.get_item_type_display()} line follows its {line.item_type} and cannot be "
@@ -205,11 +260,11 @@ def line_item_update(
 
 
 def line_item_delete(*, line_item: LineItem, actor: Actor, integration: bool = False) -> None:
-    """Remove a SKU line; removing the last one moves a pending order back to draft."""
+    """Remove a SKU or gift card line; removing the last one moves a pending order back to draft."""
     with transaction.atomic():
         locked = order_lock(line_item.order_id)
         order_require_editable(locked, integration=integration)
-        line = _purchasable_line_lock(locked, line_item)
+        line = _purchasable_line_lock(locked, line_item, removing=True)
         line.delete()
         order_contents_changed(order=locked, actor=actor, trigger="line_item_delete")
 

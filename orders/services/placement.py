@@ -73,6 +73,7 @@ from orders.services.customers import (
     email_validate,
 )
 from orders.services.discounts import order_redemptions_claim, order_redemptions_release
+from orders.services.gift_cards import gift_cards_sold_activate, gift_cards_sold_errors
 from orders.services.money import (
     Deferring,
     order_authorization_give_back,
@@ -243,11 +244,12 @@ def order_place_errors(
 
 class Prepared(NamedTuple):
     """What step 1 leaves for the others: the attempt (the id of the placing event), the
-    payment source, and whether anything bought is shipped."""
+    payment source, whether anything bought is shipped, and the gift cards the order sells."""
 
     attempt: int
     source: PaymentSourceModel | None
     needs_shipping: bool
+    gift_card_ids: tuple[str, ...] = ()
 
 
 def _placement_prepare(order: Order, *, actor: Actor) -> Prepared:
@@ -256,8 +258,12 @@ def _placement_prepare(order: Order, *, actor: Actor) -> Prepared:
     loaded_units = {line.pk: line.unit_amount_cents for line in lines}
     unpriced = line_items_reprice(order, lines)
     errors = order_place_errors(order=order, lines=lines, unpriced=unpriced)
+    errors.extend(gift_cards_sold_errors(order=order, lines=lines))
     if errors:
         raise OrderNotPlaceable(errors)
+    gift_card_ids = tuple(
+        line.item_id for line in lines if line.item_type == LineItem.ItemType.GIFT_CARDS
+    )
     needs_shipping = lines_need_shipping(lines)
     if needs_shipping and order.market.inventory_model_id is None:
         raise InventoryModelMissing(
@@ -298,7 +304,7 @@ def _placement_prepare(order: Order, *, actor: Actor) -> Prepared:
     event = order_status_changed_event(
         order=order, actor=actor, trigger="_place", from_status=from_status, to_status=order.status
     )
-    return Prepared(event.pk, source, needs_shipping)
+    return Prepared(event.pk, source, needs_shipping, gift_card_ids)
 
 
 def _placement_finish(
@@ -309,6 +315,7 @@ def _placement_finish(
     placing: Order | None = None,
     source: PaymentSourceModel | None = None,
     needs_shipping: bool | None = None,
+    gift_card_ids: Sequence[str] | None = None,
 ) -> Order:
     """Steps 2 and 3 for a placing order: authorize with no lock held, then place or go back
     to pending in the same transaction as the authorization's settle.
@@ -322,7 +329,7 @@ def _placement_finish(
         with transaction.atomic(durable=True):
             locked = order_lock(order_id)
             if locked.status == Order.Status.PLACING:
-                _order_placed(locked, actor=actor, trigger="_place")
+                _order_placed(locked, actor=actor, trigger="_place", gift_card_ids=gift_card_ids)
         return locked
     source = source or payment_source_of(order)
     assert source is not None  # checked in prepare
@@ -335,7 +342,11 @@ def _placement_finish(
         [authorization] = authorizations
         seen.append(locked)
         errors, known = _placement_settled(
-            locked, authorization, actor=actor, needs_shipping=needs_shipping
+            locked,
+            authorization,
+            actor=actor,
+            needs_shipping=needs_shipping,
+            gift_card_ids=gift_card_ids,
         )
         outcome.extend(errors)
         return known
@@ -388,7 +399,12 @@ def _placement_error(exc: Exception) -> DomainError:
 
 
 def _placement_settled(
-    locked: Order, authorization: Transaction, *, actor: Actor, needs_shipping: bool | None = None
+    locked: Order,
+    authorization: Transaction,
+    *,
+    actor: Actor,
+    needs_shipping: bool | None = None,
+    gift_card_ids: Sequence[str] | None = None,
 ) -> tuple[list[DomainError], StatusesWrite]:
     """Step 3 on the locked order, its authorization settled: placing → placed, or back to
     pending with the reasons. Returns the reasons (none: placed, or nothing to do — resolved
@@ -416,7 +432,12 @@ def _placement_settled(
             locked, actor=actor, errors=outcome, write_statuses=False
         )
     known = _order_placed(
-        locked, actor=actor, trigger="_place", write_statuses=False, needs_shipping=needs_shipping
+        locked,
+        actor=actor,
+        trigger="_place",
+        write_statuses=False,
+        needs_shipping=needs_shipping,
+        gift_card_ids=gift_card_ids,
     )
     return outcome, known
 
@@ -512,17 +533,19 @@ def _order_placed(
     trigger: str,
     write_statuses: bool = True,
     needs_shipping: bool | None = None,
+    gift_card_ids: Sequence[str] | None = None,
 ) -> StatusesWrite:
     """Step 3 on the locked, authorized order: placing → placed and what goes with it, saved
     with the derived statuses in one statement (`write_statuses=False`: by the caller's
     statuses writer, with what this returns). `needs_shipping`, when the caller knows it,
-    spares the writer a read."""
+    spares the writer a read; `gift_card_ids` (the cards the order sells, from step 1) too."""
     shipments, shipment_events = shipments_upcoming(order=order, actor=actor)
     from_status = order.status
     order.place()
     order.placed_at = timezone.now()
     order.place_total_amount_cents = order.total_amount_with_taxes_cents
     order.placement_errors = []
+    gift_cards_sold_activate(order=order, gift_card_ids=gift_card_ids)  # spec 2.2
     if order.customer_id is not None:
         customer_order_placed(customer_id=order.customer_id)
         _order_address_book_save(order)
@@ -584,6 +607,7 @@ def order_place(*, order: Order, actor: Actor) -> Order:
         placing=placing,
         source=prepared.source,
         needs_shipping=prepared.needs_shipping,
+        gift_card_ids=prepared.gift_card_ids,
     )
 
 

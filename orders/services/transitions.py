@@ -47,6 +47,7 @@ from orders.locks import order_lock
 from orders.models import Order
 from orders.services.checkout import tracked_stock_lines
 from orders.services.discounts import order_redemptions_release
+from orders.services.gift_cards import gift_cards_sold_deactivate
 from orders.services.money import (
     money_refused,
     order_captures_reserve,
@@ -136,6 +137,8 @@ def _order_cancelled(locked: Order, *, actor: Actor, trigger: str) -> None:
     _cancel_shipments(locked, actor)  # a cart's draft shipments too
     order_redemptions_release(order=locked)  # the promotion and coupon uses, the gift card
     stock_release(order=locked, actor=actor)
+    if from_status == Order.Status.PLACED:  # a cart's cards were never activated
+        gift_cards_sold_deactivate(order=locked)  # the unused cards it sold, switched off
     locked.cancel()
     locked.cancelled_at = timezone.now()
     locked.save(update_fields=["status", "cancelled_at", "redemptions_claimed", "updated_at"])

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from oms.errors import DomainError, TransitionNotAllowed
+from oms.webhooks.models import Webhook, WebhookDelivery
 from orders.models import GiftCard, GiftCardBalanceChange
 from orders.services.gift_cards import (
     gift_card_activate,
@@ -269,3 +270,18 @@ def test_a_card_no_order_used_can_be_deleted_one_that_paid_cannot():
     with pytest.raises(DomainError):
         gift_card_delete(gift_card=used)
     assert GiftCard.objects.filter(pk=used.pk).exists()
+
+
+def test_each_status_change_records_its_webhook_delivery():
+    hooks = {
+        topic: Webhook.objects.create(topic=topic, callback_url=f"https://erp.example.com/{topic}")
+        for topic in ("gift_cards.purchase", "gift_cards.activate", "gift_cards.deactivate")
+    }
+    gift_card = card()
+    gift_card = gift_card_purchase(gift_card=gift_card)
+    gift_card = gift_card_activate(gift_card=gift_card)
+    gift_card_deactivate(gift_card=gift_card)
+    for hook in hooks.values():
+        assert list(
+            WebhookDelivery.objects.filter(webhook=hook).values_list("resource_type", "resource_id")
+        ) == [("gift_cards", gift_card.pk)]
