@@ -322,6 +322,8 @@ OMS_CUSTOMER_AUTHENTICATOR = os.environ.get(
 # share the limit. How long a password reset token stays valid, and the storefront page a reset
 # e-mail links to (`{id}` and `{token}` are filled in; empty: the e-mail carries them as text).
 OMS_SIGNUP_RATE_PER_IP = os.environ.get("OMS_SIGNUP_RATE_PER_IP", "20/hour")
+# Coupon and gift-card codes a storefront may send on one cart (right or wrong), per window.
+OMS_CODE_ATTEMPTS_PER_ORDER = os.environ.get("OMS_CODE_ATTEMPTS_PER_ORDER", "20/hour")
 OMS_PASSWORD_RESET_TTL_SECONDS = int(os.environ.get("OMS_PASSWORD_RESET_TTL_SECONDS", "3600"))
 OMS_PASSWORD_RESET_URL = os.environ.get("OMS_PASSWORD_RESET_URL", "")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@localhost")

@@ -485,6 +485,9 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
             raise Http404
         if needs_view and relationship.type not in self.registry:
             raise Http404  # the related type's API is not served (yet)
+        if relationship.private and not self.principal.is_integration:
+            # as for `include`: only integrations follow a private relationship
+            raise Forbidden(f"You are not authorized to read {name}.")
         return relationship
 
     # to-many relationships computed by `computed_related_ids` (name -> resource type), such as

@@ -6,6 +6,7 @@ line items, shipments and transactions only through that order, never by listing
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.db import transaction
@@ -85,6 +86,21 @@ class SignUpThrottle(IPRateThrottle):
 class PasswordResetThrottle(IPRateThrottle):
     scope = "customer_password_reset_ip"
     setting = "OMS_SIGNUP_RATE_PER_IP"
+
+
+class CodeAttemptThrottle(IPRateThrottle):
+    """Coupon and gift-card codes a storefront tries on one cart: a code cannot be found by
+    trying many (the answers of an unknown and an unusable code are the same, too)."""
+
+    scope = "order_code_attempts"
+    setting = "OMS_CODE_ATTEMPTS_PER_ORDER"
+    default_rate = "20/hour"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        data = request.data if isinstance(request.data, Mapping) else {}
+        if not {"coupon_code", "gift_card_code"} & set(data):
+            return None
+        return f"{self.scope}:{view.kwargs.get('pk', '')}"
 
 
 class StorefrontCreateThrottleMixin:
@@ -344,6 +360,16 @@ class AddressView(ResourceViewSet):
 class OrderView(ResourceViewSet):
     resource_name = "orders"
     serializer_class = s.OrderSerializer
+
+    def get_throttles(self) -> list[Any]:
+        throttles: list[Any] = list(super().get_throttles())
+        principal = getattr(self.request, "auth", None)
+        if self.action == "partial_update" and not (
+            isinstance(principal, Principal) and principal.is_integration
+        ):
+            throttles.append(CodeAttemptThrottle())
+        return throttles
+
     policy = Policy(
         sales_channel=frozenset({"create", "retrieve", "update"}),
         customer=READ,

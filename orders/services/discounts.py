@@ -32,6 +32,7 @@ from orders.errors import (
     CouponUnknown,
     GiftCardNotUsable,
     GiftCardUnknown,
+    OrderNotEditable,
     PromotionExhausted,
     attribute,
 )
@@ -272,11 +273,12 @@ def _gift_card_debited(order: Order) -> int:
 def order_coupon_set(*, order: Order, code: str | None) -> None:
     """`coupon_code` on a locked cart: the coupon of that code in the order's market, usable
     by this customer and matching the cart; an empty code takes the coupon off."""
+    pointer = attribute("coupon_code")
+    _require_cart(order, pointer)
     code = (code or "").strip()
     if not code:
         order.coupon, order.coupon_code = None, ""
         return
-    pointer = attribute("coupon_code")
     coupon = (
         Coupon.objects.filter(
             code__iexact=code, promotion_rule__promotion__market_id=order.market_id
@@ -330,29 +332,28 @@ def _coupon_used_by(coupon: Coupon, order: Order) -> bool:
 def order_gift_card_set(*, order: Order, code: str | None) -> None:
     """`gift_card_code` on a locked cart: a usable card of the order's currency and market;
     an empty code takes the card off."""
+    pointer = attribute("gift_card_code")
+    _require_cart(order, pointer)
     code = (code or "").strip()
     if not code:
         order.gift_card, order.gift_card_code = None, ""
         return
-    pointer = attribute("gift_card_code")
     gift_card = gift_card_by_code(code)
-    if gift_card is None:
-        raise GiftCardUnknown("There is no gift card with this code.", pointer=pointer)
-    if gift_card_usable_balance(gift_card=gift_card, order=order) <= 0:
-        raise GiftCardNotUsable(_gift_card_refusal(gift_card, order), pointer=pointer)
+    # One answer whether the code exists or not, so that trying codes tells nothing about
+    # which exist (the back office reads a card's state on the card itself).
+    if gift_card is None or gift_card_usable_balance(gift_card=gift_card, order=order) <= 0:
+        raise GiftCardUnknown("No gift card with this code can pay this order.", pointer=pointer)
     order.gift_card, order.gift_card_code = gift_card, gift_card.code
 
 
-def _gift_card_refusal(gift_card: GiftCard, order: Order) -> str:
-    if gift_card.status != GiftCard.Status.ACTIVE:
-        return f"The gift card is {gift_card.status}."
-    if gift_card.expires_at is not None and gift_card.expires_at <= timezone.now():
-        return "The gift card has expired."
-    if gift_card.currency_code != order.currency_code:
-        return f"The gift card is in {gift_card.currency_code}, the order in {order.currency_code}."
-    if gift_card.market_id is not None and gift_card.market_id != order.market_id:
-        return "The gift card is for another market."
-    return "The gift card's balance is 0."
+def _require_cart(order: Order, pointer: str) -> None:
+    """Codes are entered on a cart: once placed, an order keeps the coupon and the card its
+    placement counted and debited (cancelling gives them back)."""
+    if order.status not in Order.CART_STATUSES:
+        raise OrderNotEditable(
+            f"Order #{order.number} is {order.status}: codes are entered on a cart.",
+            pointer=pointer,
+        )
 
 
 # --- placement and cancellation ---------------------------------------------------------------
