@@ -16,11 +16,11 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from unfold.forms import ActionForm
 
 from fulfillment.admin import ShipmentAdmin
 from fulfillment.models import Shipment

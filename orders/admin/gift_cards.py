@@ -10,13 +10,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.decorators import display
+from unfold.forms import ActionForm
 
 from oms.admin import MoneyModelForm, ServiceModelAdmin
 from oms.errors import DomainError, TransitionNotAllowed, admin_message

@@ -168,7 +168,7 @@ class CouponCodesRuleForm(RuleForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["needs_coupon"].initial = self.instance.pk is not None
+        self.fields["needs_coupon"].initial = not self.instance._state.adding
 
 
 class RuleInline(TabularInline):
@@ -206,7 +206,7 @@ class CouponCodesRuleInline(RuleInline):
 
     @admin.display(description="coupons")
     def coupons(self, rule: PromotionRule) -> str:
-        if rule.pk is None:
+        if rule._state.adding:  # (a new row has its public id already: pk is never None)
             return "Add coupons once the rule is saved."
         url = reverse("admin:orders_coupon_changelist") + f"?promotion_rule__id__exact={rule.pk}"
         return format_html('<a href="{}">{} coupon(s)</a>', url, rule.coupons.count())
