@@ -1147,6 +1147,10 @@ class GiftCard(Resource):
     def redeem(self) -> None:
         """active → redeemed (a single-use card, used)."""
 
+    @transition(field=status, source=Status.REDEEMED, target=Status.ACTIVE)
+    def unredeem(self) -> None:
+        """redeemed → active (the order that used it was cancelled: its balance is back)."""
+
     def __str__(self) -> str:
         return f"gift card …{self.code[-4:]} ({self.formatted_balance})"
 

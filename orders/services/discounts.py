@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.db.models import F, Q, Sum
 from django.utils import timezone
+from django_fsm import can_proceed
 
 from markets.models import SkuList, SkuListItem
 from orders.discounts import CartLine, PromotionTerms, discounts_compute, rules_match
@@ -406,10 +407,7 @@ def order_redemptions_claim(*, order: Order, lines: Sequence[LineItem]) -> bool:
                 "total.",
                 pointer=attribute("gift_card_code"),
             )
-        if GiftCard.objects.filter(
-            pk=order.gift_card_id, single_use=True, status=GiftCard.Status.ACTIVE
-        ).update(status=GiftCard.Status.REDEEMED, updated_at=timezone.now()):
-            gift_card_status_published(gift_card_ids=[order.gift_card_id], action="redeem")
+        _gift_card_single_use_move(order.gift_card_id, "redeem")
     order.redemptions_claimed = True
     return True
 
@@ -445,6 +443,20 @@ def _coupon_claim(order: Order, promotion_ids: Sequence[str]) -> None:
         )
 
 
+def _gift_card_single_use_move(gift_card_id: str, transition: str) -> None:
+    """A single-use card redeemed by the order it paid, or active again when that order gives
+    its balance back: the card's own transition, on its row locked after the order's (the
+    only card of the order: no order of locks to keep among cards)."""
+    card = GiftCard.objects.select_for_update().get(pk=gift_card_id)
+    move = getattr(card, transition)
+    if not card.single_use or not can_proceed(move):
+        return
+    move()
+    card.save(update_fields=["status", "updated_at"])
+    action = "redeem" if transition == "redeem" else "activate"
+    gift_card_status_published(gift_card_ids=[card.pk], action=action)
+
+
 def order_redemptions_release(*, order: Order) -> None:
     """On the locked order being cancelled (or its placement aborted): give back what
     `order_redemptions_claim` took, once. Sets `redemptions_claimed` (the caller saves it)."""
@@ -463,10 +475,7 @@ def order_redemptions_release(*, order: Order) -> None:
             promotion_rule__promotion_id__in=promotion_ids,
         ).update(usage_count=F("usage_count") - 1)
     if order.gift_card_id is not None and (debited := _gift_card_debited(order)) > 0:
-        if GiftCard.objects.filter(
-            pk=order.gift_card_id, single_use=True, status=GiftCard.Status.REDEEMED
-        ).update(status=GiftCard.Status.ACTIVE, updated_at=timezone.now()):
-            gift_card_status_published(gift_card_ids=[order.gift_card_id], action="activate")
+        _gift_card_single_use_move(order.gift_card_id, "unredeem")
         gift_card_balance_move(
             gift_card_id=order.gift_card_id,
             amount_cents=debited,

@@ -300,6 +300,10 @@ def test_an_order_paid_entirely_by_gift_card_needs_no_payment():
     assert not Transaction.objects.filter(order=placed).exists()
     card = GiftCard.objects.get(pk=card.pk)
     assert (card.balance_cents, card.status) == (7500, GiftCard.Status.REDEEMED)
+    # cancelled: the single-use card is whole and active again
+    services.order_cancel(order=placed, actor=STAFF)
+    card = GiftCard.objects.get(pk=card.pk)
+    assert (card.balance_cents, card.status) == (10000, GiftCard.Status.ACTIVE)
 
 
 @pytest.mark.parametrize(
