@@ -5,11 +5,17 @@ from __future__ import annotations
 from oms.errors import DomainError, TransitionNotAllowed
 
 __all__ = [
+    "AlreadyRestocked",
     "FulfillmentNotInProgress",
     "InventoryModelMissing",
     "InventoryStrategyNotSupported",
     "NoShippingMethod",
     "OutOfStock",
+    "ReturnEmpty",
+    "ReturnNotAllowed",
+    "ReturnNotEditable",
+    "ReturnQuantityExceeded",
+    "ReturnRefundInProgress",
     "ShipmentNotEditable",
     "ShipmentsNotDraft",
     "ShippingMethodNotAvailable",
@@ -92,3 +98,39 @@ class NoShippingMethod(DomainError):
     """A shipment has no shipping method, or its method is no longer available."""
 
     code = "NO_SHIPPING_METHOD"
+
+
+class ReturnNotAllowed(DomainError):
+    """The order cannot have a return: it is not fulfilled (only fulfilled orders can)."""
+
+    code = "RETURN_NOT_ALLOWED"
+
+
+class ReturnNotEditable(DomainError):
+    """The return's lines are set: they change only while the return is a draft."""
+
+    code = "RETURN_NOT_EDITABLE"
+
+
+class ReturnQuantityExceeded(DomainError):
+    """More units than were shipped and not already claimed by another return."""
+
+    code = "RETURN_QUANTITY_EXCEEDED"
+
+
+class ReturnEmpty(DomainError):
+    """A return without lines cannot be requested."""
+
+    code = "RETURN_EMPTY"
+
+
+class AlreadyRestocked(DomainError):
+    """The return line's units were put back on the shelf already."""
+
+    code = "ALREADY_RESTOCKED"
+
+
+class ReturnRefundInProgress(DomainError):
+    """The return has a refund, pending at the gateway or done: it is not refunded twice."""
+
+    code = "RETURN_REFUND_IN_PROGRESS"

@@ -7,9 +7,14 @@ from functools import partial
 
 from django.db import transaction
 
-from fulfillment.models import Shipment
+from fulfillment.models import Return, ReturnLineItem, Shipment
 from oms.actors import Actor
-from oms.webhooks.outbox import SHIPMENT_STATUS_TOPICS, webhook_deliveries_record
+from oms.webhooks.outbox import (
+    RETURN_RESTOCK_TOPIC,
+    RETURN_STATUS_TOPICS,
+    SHIPMENT_STATUS_TOPICS,
+    webhook_deliveries_record,
+)
 from orders.events import order_events_record
 from orders.models import OrderEvent
 
@@ -78,3 +83,63 @@ def shipment_status_changed_notice(
 def stock_changed_notice(*, what: str, order_id: str, units: int, actor: Actor) -> None:
     """Runs after commit: stock reserved, released or decremented for an order."""
     logger.info("stock %s for order %s: %d units by %s", what, order_id, units, actor)
+
+
+def return_status_changed_event(
+    *, ret: Return, trigger: str, from_status: str, to_status: str, actor: Actor
+) -> OrderEvent:
+    """A return was created or moved: its timeline row on the order and its webhook
+    deliveries, in the change's transaction."""
+    webhook_deliveries_record(events=[(RETURN_STATUS_TOPICS[to_status], "returns", ret.pk)])
+    transaction.on_commit(
+        partial(
+            logger.info,
+            "return %s %s: %s -> %s by %s",
+            ret.number,
+            trigger,
+            from_status or "-",
+            to_status,
+            actor,
+        )
+    )
+    [event] = order_events_record(
+        [
+            OrderEvent(
+                event_type=OrderEvent.Type.RETURN_STATUS_CHANGED,
+                order_id=ret.order_id,
+                actor=str(actor),
+                trigger=trigger,
+                subject_type="returns",
+                subject_id=ret.pk,
+                field="status",
+                from_status=from_status,
+                to_status=to_status,
+                message=ret.number,
+            )
+        ]
+    )
+    return event
+
+
+def return_line_items_restocked_event(
+    *, ret: Return, lines: list[ReturnLineItem], actor: Actor
+) -> list[OrderEvent]:
+    """Return lines put back in stock: one timeline row each and one `returns.restock`
+    delivery, in the change's transaction."""
+    webhook_deliveries_record(events=[(RETURN_RESTOCK_TOPIC, "returns", ret.pk)])
+    return order_events_record(
+        [
+            OrderEvent(
+                event_type=OrderEvent.Type.RETURN_LINE_ITEM_RESTOCKED,
+                order_id=ret.order_id,
+                actor=str(actor),
+                trigger="_restock",
+                subject_type="return_line_items",
+                subject_id=line.pk,
+                field="restocked_at",
+                to_status="restocked",
+                message=f"{ret.number}: {line.quantity} x {line.sku_code}",
+            )
+            for line in lines
+        ]
+    )

@@ -3,7 +3,8 @@
 Every service that writes stock or shipments takes its locks in ONE global order, parent before
 child, and within a table in primary-key order:
 
-    Order (`orders.locks.order_lock`, once per transaction)  ->  Shipment (pk)  ->  StockItem (pk)  ->  StockReservation (pk)
+    Order (`orders.locks.order_lock`, once per transaction)  ->  Shipment (pk)  ->  Return (pk)
+        ->  StockItem (pk)  ->  StockReservation (pk)
 
 Two transactions that follow the same order can queue on each other but never wait on each other
 in a cycle, so they cannot deadlock. A queryset here that joins (`select_related`) locks only its
@@ -17,7 +18,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Q
 
-from fulfillment.models import Shipment, StockItem, StockReservation
+from fulfillment.models import Return, Shipment, StockItem, StockReservation
 from orders.locks import order_lock
 
 
@@ -40,6 +41,17 @@ def shipments_lock(order_id: str) -> list[Shipment]:
 def shipment_lock(shipment_id: str) -> Shipment:
     _assert_in_transaction()
     return Shipment.objects.select_for_update().get(pk=shipment_id)
+
+
+def return_lock(return_id: str) -> Return:
+    """A return, locked (take its order's lock first), with its stock location read in the
+    same statement (only the return row is locked)."""
+    _assert_in_transaction()
+    return (
+        Return.objects.select_related("stock_location")
+        .select_for_update(of=("self",))
+        .get(pk=return_id)
+    )
 
 
 def stock_items_lock(
@@ -66,6 +78,7 @@ def stock_reservations_lock(**filters: object) -> list[StockReservation]:
 
 __all__ = [
     "order_lock",
+    "return_lock",
     "shipment_lock",
     "shipments_lock",
     "stock_items_lock",

@@ -820,3 +820,212 @@ class Parcel(Resource):
 
     def __str__(self) -> str:
         return self.number
+
+
+class Return(ConcurrentTransitionMixin, Resource):
+    """Goods a customer sends back from a fulfilled order (spec section 5). Its status moves
+    only through the transitions below, each named after the API trigger that fires it; the
+    order workflow (`orders.services.returns`) locks, guards and records the events."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "draft"
+        """Being put together: lines can be added, changed and removed."""
+        REQUESTED = "requested", "requested"
+        """The customer asked to send these items back; the merchant decides."""
+        APPROVED = "approved", "approved"
+        """The merchant accepts the return: the customer may ship it."""
+        CANCELLED = "cancelled", "cancelled"
+        """Withdrawn before it was shipped; nothing comes back."""
+        SHIPPED = "shipped", "shipped"
+        """The customer handed the parcel to a carrier."""
+        REJECTED = "rejected", "rejected"
+        """The merchant refused what arrived (or it never arrived): no refund, no restock."""
+        RECEIVED = "received", "received"
+        """The goods arrived at the return's stock location: they can be restocked and refunded."""
+        REFUNDED = "refunded", "refunded"
+        """The customer got the money back, by a refund of one of the order's captures."""
+
+    CANCELLABLE = (Status.DRAFT, Status.REQUESTED, Status.APPROVED)
+    # a return in one of these still claims its lines' quantities (others gave them back)
+    CLAIMING = (
+        Status.DRAFT,
+        Status.REQUESTED,
+        Status.APPROVED,
+        Status.SHIPPED,
+        Status.RECEIVED,
+        Status.REFUNDED,
+    )
+    RESTOCKABLE = (Status.RECEIVED, Status.REFUNDED)
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="returns")
+    number = models.CharField(max_length=64, unique=True, editable=False)
+    status = FSMField(
+        max_length=20, choices=Status.choices, default=Status.DRAFT, protected=True, db_index=True
+    )
+    stock_location = models.ForeignKey(
+        StockLocation, on_delete=models.PROTECT, null=True, blank=True, related_name="returns"
+    )
+    # the capture a refund goes against (the order's last succeeded capture when not set)
+    reference_capture = models.ForeignKey(
+        "payments.Transaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # the refund of this return, from the moment it is asked of the gateway (pending) on
+    reference_refund = models.ForeignKey(
+        "payments.Transaction",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    approved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    shipped_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rejected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    received_at = models.DateTimeField(null=True, blank=True, editable=False)
+    refunded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("order", "number")
+
+    @property
+    def customer_email(self) -> str:
+        return self.order.customer_email
+
+    @property
+    def customer(self) -> Any:
+        return self.order.customer
+
+    @property
+    def origin_address(self) -> Address | None:
+        """Where the goods come from: the address the order was shipped to."""
+        return self.order.shipping_address
+
+    @property
+    def destination_address(self) -> Address | None:
+        """Where they go: the return's stock location."""
+        return self.stock_location.address if self.stock_location else None
+
+    @property
+    def currency_code(self) -> str:
+        return self.order.currency_code
+
+    @property
+    def skus_count(self) -> int:
+        return sum(line.quantity for line in self.return_line_items.all())
+
+    @property
+    def estimated_refund_amount_cents(self) -> int:
+        """What the returned lines cost the customer, discounts included."""
+        return sum(line.total_amount_cents for line in self.return_line_items.all())
+
+    @property
+    def estimated_refund_amount_float(self) -> float | None:
+        return cents_to_float(self.estimated_refund_amount_cents, self.currency_code)
+
+    @property
+    def formatted_estimated_refund_amount(self) -> str:
+        return format_money(self.estimated_refund_amount_cents, self.currency_code)
+
+    # The transitions. Bodies only stamp times; the order workflow locks, guards and records.
+
+    @transition(field=status, source=Status.DRAFT, target=Status.REQUESTED)
+    def _request(self) -> None:
+        pass
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.APPROVED)
+    def _approve(self) -> None:
+        self.approved_at = timezone.now()
+
+    @transition(field=status, source=CANCELLABLE, target=Status.CANCELLED)
+    def _cancel(self) -> None:
+        self.cancelled_at = timezone.now()
+
+    @transition(field=status, source=Status.APPROVED, target=Status.SHIPPED)
+    def _ship(self) -> None:
+        self.shipped_at = timezone.now()
+
+    @transition(field=status, source=Status.SHIPPED, target=Status.REJECTED)
+    def _reject(self) -> None:
+        self.rejected_at = timezone.now()
+
+    @transition(field=status, source=Status.SHIPPED, target=Status.RECEIVED)
+    def _receive(self) -> None:
+        self.received_at = timezone.now()
+
+    @transition(field=status, source=Status.RECEIVED, target=Status.REFUNDED)
+    def _refund(self) -> None:
+        self.refunded_at = timezone.now()
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class ReturnLineItem(Resource):
+    """A quantity of one of the order's SKU lines coming back in a return."""
+
+    order_return = models.ForeignKey(
+        Return, on_delete=models.CASCADE, related_name="return_line_items"
+    )
+    line_item = models.ForeignKey(
+        "orders.LineItem", on_delete=models.PROTECT, related_name="return_line_items"
+    )
+    quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    return_reason = models.JSONField(default=dict, blank=True)
+    restocked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ("order_return", "created_at", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="return_line_item_quantity_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["order_return", "line_item"], name="return_line_item_unique"
+            ),
+        ]
+
+    @property
+    def sku_code(self) -> str:
+        return self.line_item.sku_code
+
+    @property
+    def bundle_code(self) -> str:
+        return ""
+
+    @property
+    def name(self) -> str:
+        return self.line_item.name
+
+    @property
+    def image_url(self) -> str:
+        return self.line_item.image_url
+
+    @property
+    def currency_code(self) -> str:
+        return self.line_item.currency_code
+
+    @property
+    def total_amount_cents(self) -> int:
+        """The line's total (its discounts included) for the quantity returned, rounded half
+        up: all of it when every unit comes back."""
+        line = self.line_item
+        if not line.quantity or self.quantity >= line.quantity:
+            return line.total_amount_cents
+        return (2 * line.total_amount_cents * self.quantity + line.quantity) // (2 * line.quantity)
+
+    @property
+    def total_amount_float(self) -> float | None:
+        return cents_to_float(self.total_amount_cents, self.currency_code)
+
+    @property
+    def formatted_total_amount(self) -> str:
+        return format_money(self.total_amount_cents, self.currency_code)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.line_item_id}"

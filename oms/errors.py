@@ -48,6 +48,10 @@ TRIGGER_WORDS = {
     "_ready_to_ship": "made ready to ship",
     "_ship": "shipped",
     "_deliver": "marked delivered",
+    "_request": "requested",
+    "_reject": "rejected",
+    "_receive": "marked received",
+    "_restock": "restocked",
 }
 
 _REFUSED = re.compile(

@@ -834,6 +834,8 @@ class OrderEvent(models.Model):
         ORDER_NOTE_ADDED = "order_note_added"
         TRANSACTION_SETTLED = "transaction_settled"
         SHIPMENT_STATUS_CHANGED = "shipment_status_changed"
+        RETURN_STATUS_CHANGED = "return_status_changed"
+        RETURN_LINE_ITEM_RESTOCKED = "return_line_item_restocked"
 
     id = models.BigAutoField(primary_key=True)
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")

@@ -1,6 +1,7 @@
 """The staff roles of the back office (issue 9): one group each, made by the migration
 `orders/0006_staff_roles` (and again by `0009_staff_roles_again` and
-`0012_staff_roles_for_promotions` for the models added since) and kept by `staff_roles_sync`. Give a user a role, not permissions
+`0012_staff_roles_for_promotions` and `0015_staff_roles_for_returns` for the models added
+since) and kept by `staff_roles_sync`. Give a user a role, not permissions
 one by one. A role sees only its pages and buttons; the admin's action views refuse (403)
 what it lacks even when the URL is typed by hand."""
 
@@ -39,6 +40,9 @@ ROLES: dict[str, list[str]] = {
         "payments.view_transaction",
         "fulfillment.view_shipment",
         "fulfillment.view_parcel",
+        "fulfillment.view_return",
+        "fulfillment.change_return",
+        "fulfillment.view_returnlineitem",
         "markets.view_sku",
         "markets.view_price",
         "markets.view_market",
@@ -53,6 +57,9 @@ ROLES: dict[str, list[str]] = {
         "fulfillment.view_parcel",
         "fulfillment.add_parcel",
         "fulfillment.change_parcel",
+        "fulfillment.view_return",
+        "fulfillment.change_return",
+        "fulfillment.view_returnlineitem",
         "fulfillment.view_stockitem",
         "fulfillment.change_stockitem",
         "fulfillment.view_stockadjustment",

@@ -24,6 +24,20 @@ SHIPMENT_STATUS_TOPICS = {
 }
 
 
+# A return's new status -> its topic; creation and restocking publish their own.
+RETURN_STATUS_TOPICS = {
+    "draft": "returns.create",
+    "requested": "returns.request",
+    "approved": "returns.approve",
+    "cancelled": "returns.cancel",
+    "shipped": "returns.ship",
+    "rejected": "returns.reject",
+    "received": "returns.receive",
+    "refunded": "returns.refund",
+}
+RETURN_RESTOCK_TOPIC = "returns.restock"
+
+
 def webhook_deliveries_record(*, events: list[tuple[str, str, str]]) -> None:
     """One pending delivery per enabled webhook of each event's topic, in the caller's
     transaction. `events`: (topic, resource type, resource id).

@@ -5,7 +5,7 @@ list a merchant picks from, with the webhooks listening to it and its latest cal
 
 from __future__ import annotations
 
-from oms.webhooks.outbox import SHIPMENT_STATUS_TOPICS
+from oms.webhooks.outbox import RETURN_RESTOCK_TOPIC, RETURN_STATUS_TOPICS, SHIPMENT_STATUS_TOPICS
 
 TOPICS: dict[str, str] = {
     "orders.place": "an order is placed",
@@ -27,4 +27,11 @@ TOPICS: dict[str, str] = {
         topic: f"a shipment becomes {status.replace('_', ' ')}"
         for status, topic in SHIPMENT_STATUS_TOPICS.items()
     },
+    "returns.create": "a return is created (draft)",
+    **{
+        topic: f"a return becomes {status}"
+        for status, topic in RETURN_STATUS_TOPICS.items()
+        if status != "draft"
+    },
+    RETURN_RESTOCK_TOPIC: "a return's lines are put back in stock",
 }

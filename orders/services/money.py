@@ -28,6 +28,7 @@ from orders.errors import transition_refused
 from orders.events import transaction_settled_event
 from orders.locks import order_lock
 from orders.models import Order, OrderEvent
+from orders.services.return_refunds import return_refund_follow
 from orders.services.statuses import StatusesWrite, order_statuses_write
 from payments import errors as payment_errors
 from payments.gateways import GatewayResult
@@ -455,6 +456,8 @@ def _settle_by_hand(
         settled = transaction_settle(txn=locked, result=result).transaction  # type: ignore[arg-type]
         order_transaction_event(order=order, txn=settled, actor=actor)
         transaction_topics_publish(transactions=[settled])
+        # a return waiting on this refund follows it
+        return_refund_follow(refund=settled, actor=actor)
         order_statuses_write(
             order=order, actor=actor, trigger=TRIGGERS[Transaction.Type(settled.type)]
         )
