@@ -21,7 +21,12 @@ holds. The tests run it at the end of every concurrency, fault and whole-lifecyc
 - uses and balances (6): each promotion's and coupon's usage count is the number of placed,
   not cancelled orders that used it; each gift card's balance is the last of its balance log;
   an order with its redemptions claimed has had exactly what its gift card paid debited,
-  any other order has had nothing (or everything given back).
+  any other order has had nothing (or everything given back);
+- returns (5): a return belongs to a fulfilled order and its lines to that order's lines; no
+  order line has more units claimed by returns (not cancelled or rejected) than it shipped; a
+  refunded return's reference refund succeeded and refunds a capture of its own order, and a
+  return whose reference refund succeeded is refunded; a restocked return line belongs to a
+  received or refunded return.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from fulfillment.models import StockItem, StockReservation
+from fulfillment.models import Return, ReturnLineItem, StockItem, StockLineItem, StockReservation
+from fulfillment.returns import SHIPPED_STATUSES
 from oms.webhooks.models import Webhook, WebhookDelivery
 from oms.webhooks.outbox import SHIPMENT_STATUS_TOPICS
 from orders.models import (
@@ -68,9 +75,11 @@ def invariant_violations(
     *, order_ids: Iterable[str] | None = None, progress: Progress | None = None
 ) -> list[str]:
     """Every broken invariant of the orders `order_ids` (default: all) and of all stock."""
+    # once, as a list: each check below filters by it (a generator would serve only the first)
+    order_ids = list(order_ids) if order_ids is not None else None
     orders = Order.objects.all()
     if order_ids is not None:
-        orders = orders.filter(pk__in=list(order_ids))
+        orders = orders.filter(pk__in=order_ids)
     rows = (
         orders.order_by("pk")
         .select_related("payment_method")
@@ -88,6 +97,7 @@ def invariant_violations(
     problems.extend(_delivery_violations(order_ids))
     problems.extend(_stock_violations())
     problems.extend(_redemption_violations())
+    problems.extend(_return_violations(order_ids))
     return problems
 
 
@@ -374,3 +384,100 @@ def _redemption_violations() -> list[str]:
                 f"expected {expected}"
             )
     return problems
+
+
+def _return_violations(order_ids: list[str] | None) -> list[str]:
+    """Returns against their order, its shipments and their refunds (a few queries, whatever
+    the number of returns)."""
+    returns = Return.objects.all()
+    return_lines = ReturnLineItem.objects.all()
+    line_items = LineItem.objects.filter(item_type=LineItem.ItemType.SKUS)
+    if order_ids is not None:
+        returns = returns.filter(order_id__in=order_ids)
+        return_lines = return_lines.filter(order_return__order_id__in=order_ids)
+        line_items = line_items.filter(order_id__in=order_ids)
+    problems: list[str] = []
+
+    for order_number, number, status in returns.exclude(
+        order__fulfillment_status=Order.FulfillmentStatus.FULFILLED
+    ).values_list("order__number", "number", "order__fulfillment_status"):
+        problems.append(
+            f"order #{order_number}: return {number} of an order {status}, not fulfilled"
+        )
+
+    for number, pk, order_number in return_lines.exclude(
+        line_item__order_id=F("order_return__order_id")
+    ).values_list("order_return__number", "pk", "line_item__order__number"):
+        problems.append(f"return {number}: line {pk} returns a line of order #{order_number}")
+
+    def units(rows: QuerySet[StockLineItem] | QuerySet[ReturnLineItem]) -> Subquery:
+        return Subquery(
+            rows.filter(line_item_id=OuterRef("pk"))
+            .values("line_item_id")
+            .annotate(units=Sum("quantity"))
+            .values("units")
+        )
+
+    over = (
+        line_items.annotate(
+            shipped=Coalesce(
+                units(StockLineItem.objects.filter(shipment__status__in=SHIPPED_STATUSES)), 0
+            ),
+            claimed=units(ReturnLineItem.objects.filter(order_return__status__in=Return.CLAIMING)),
+        )
+        .filter(claimed__gt=F("shipped"))
+        .values_list("order__number", "pk", "sku_code", "claimed", "shipped")
+    )
+    for order_number, pk, sku_code, claimed, shipped in over:
+        problems.append(
+            f"order #{order_number}: line {pk} ({sku_code}): returns claim {claimed} units, "
+            f"{shipped} shipped"
+        )
+
+    refunded_ok = Q(
+        reference_refund__type=Type.REFUNDS,
+        reference_refund__status=Status.SUCCEEDED,
+        reference_refund__order_id=F("order_id"),
+        reference_refund__reference_capture__type=Type.CAPTURES,
+        reference_refund__reference_capture__order_id=F("order_id"),
+    )
+    for ret in (
+        returns.filter(status=Return.Status.REFUNDED)
+        .exclude(refunded_ok)
+        .select_related("reference_refund__reference_capture")
+        .order_by("number")
+    ):
+        problems.append(f"return {ret.number}: refunded, {_refund_described(ret)}")
+    for number, refund_number in (
+        returns.filter(
+            status=Return.Status.RECEIVED,
+            reference_refund__type=Type.REFUNDS,
+            reference_refund__status=Status.SUCCEEDED,
+        )
+        .order_by("number")
+        .values_list("number", "reference_refund__number")
+    ):
+        problems.append(f"return {number}: received, yet its refund {refund_number} succeeded")
+
+    for number, status, pk in (
+        return_lines.filter(restocked_at__isnull=False)
+        .exclude(order_return__status__in=Return.RESTOCKABLE)
+        .values_list("order_return__number", "order_return__status", "pk")
+    ):
+        problems.append(f"return {number}: {status}, yet its line {pk} is restocked")
+    return problems
+
+
+def _refund_described(ret: Return) -> str:
+    """What is wrong with a refunded return's reference refund."""
+    refund = ret.reference_refund
+    if refund is None:
+        return "with no reference refund"
+    if refund.type != Type.REFUNDS:
+        return f"its reference refund {refund.number} is one of the {refund.type}"
+    if refund.status != Status.SUCCEEDED:
+        return f"its reference refund {refund.number} is {refund.status}"
+    capture = refund.reference_capture
+    if refund.order_id != ret.order_id or capture is None or capture.order_id != ret.order_id:
+        return f"its reference refund {refund.number} refunds another order's capture"
+    return f"its reference refund {refund.number} does not refund a capture"

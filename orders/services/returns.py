@@ -280,6 +280,14 @@ def order_return_refund(
         capture = _refund_capture(order, locked)
         amount = amount_cents
         if amount is None:
+            if capture.refund_balance_cents <= 0:
+                # taken by another refund (perhaps still with the gateway): the capture's
+                # refusal, not an invalid amount of the `_refund_amount_cents` nobody sent
+                raise InsufficientRefundBalance(
+                    f"Capture {capture.number} has nothing left to refund return "
+                    f"{locked.number} against.",
+                    pointer="/data/attributes/_refund",
+                )
             amount = min(locked.estimated_refund_amount_cents, capture.refund_balance_cents)
         reserved = refund_reserve(
             capture=capture, amount_cents=amount, idempotency_key=idempotency_key

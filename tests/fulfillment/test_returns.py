@@ -307,3 +307,17 @@ def test_partial_quantity_costs_its_share_of_the_line_rounded_half_up():
     assert rli.total_amount_cents == 1001
     rli = order_return_line_item_update(line=rli, data={"quantity": 2}, actor=STAFF)
     assert rli.total_amount_cents == 2002
+
+
+def test_refund_with_nothing_left_on_the_capture_is_insufficient_balance():
+    """The default amount (what the lines cost, at most the capture's balance) of a capture
+    refunded already is the capture's refusal, not an invalid `_refund_amount_cents`."""
+    order = order_fulfilled(amounts=(1000,), quantity=1)
+    ret = return_with_lines(order, to="received")
+    money.order_refund_all(order=order, actor=STAFF)
+    with pytest.raises(InsufficientRefundBalance) as refused:
+        order_return_refund(ret=ret, actor=STAFF)
+    assert refused.value.pointer == "/data/attributes/_refund"
+    ret = Return.objects.get(pk=ret.pk)
+    assert (ret.status, ret.reference_refund_id) == (Return.Status.RECEIVED, None)
+    assert refunded(order) == captured(order)
