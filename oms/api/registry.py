@@ -45,6 +45,8 @@ SERIALIZERS: dict[str, str] = {
     "gift_cards": "orders.api.gift_cards.GiftCardSerializer",
     "line_items": "orders.api.serializers.LineItemSerializer",
     "shipments": "orders.api.serializers.ShipmentSerializer",
+    "returns": "orders.api.returns.ReturnSerializer",
+    "return_line_items": "orders.api.returns.ReturnLineItemSerializer",
     "wire_transfers": "orders.api.serializers.WireTransferSerializer",
     "external_payments": "orders.api.serializers.ExternalPaymentSerializer",
     "test_payments": "orders.api.serializers.TestPaymentSerializer",

@@ -69,6 +69,8 @@ class CustomerSerializer(ResourceSerializer):
         "customer_payment_sources": Relationship(
             "customer_payment_sources", many=True, reverse="customer"
         ),
+        # a return has no customer column (it is its order's): its related endpoint only
+        "returns": Relationship("returns", many=True, reverse="order__customer", links_only=True),
     }
 
     class Meta:
@@ -248,6 +250,8 @@ class OrderSerializer(ResourceSerializer):
             filter=(("type", "refunds"),),
         ),
         "stock_reservations": Relationship("stock_reservations", many=True, reverse="order"),
+        # a buyer's after-sales: not a sales channel's, which holds the order by id only
+        "returns": Relationship("returns", many=True, reverse="order", customers_only=True),
         "payment_source": Relationship(
             "payment_sources", polymorphic=PAYMENT_SOURCE_TYPES, resolve=payment_source_of
         ),
@@ -418,6 +422,9 @@ class LineItemSerializer(ResourceSerializer):
         ),
         "stock_reservations": Relationship("stock_reservations", many=True, reverse="line_item"),
         "stock_line_items": Relationship("stock_line_items", many=True, reverse="line_item"),
+        "return_line_items": Relationship(
+            "return_line_items", many=True, reverse="line_item", customers_only=True
+        ),
     }
     computed_fields = {
         # unit_amount_cents is writable (an integration's price override), declared below

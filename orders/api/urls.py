@@ -2,6 +2,7 @@ from oms.api.routing import resource_urls
 from orders.api import views
 from orders.api.gift_cards import GiftCardView
 from orders.api.promotions import PROMOTION_VIEWS
+from orders.api.returns import ReturnLineItemView, ReturnView
 
 urlpatterns = resource_urls(
     views.CustomerView,
@@ -19,4 +20,6 @@ urlpatterns = resource_urls(
     views.OrderCaptureView,
     *PROMOTION_VIEWS,
     GiftCardView,
+    ReturnView,
+    ReturnLineItemView,
 )

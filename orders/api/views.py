@@ -14,7 +14,7 @@ from django.db.models import Model, Q, QuerySet
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from fulfillment.models import Shipment
+from fulfillment.models import Return, Shipment
 from fulfillment.services import stock_reserve_draft
 from markets.api.serializers import ADDRESS_WRITABLE, AddressSerializer
 from markets.models import Address, Market
@@ -341,7 +341,13 @@ class AddressView(ResourceViewSet):
     def scope_queryset(self, queryset: QuerySet[Any], principal: Principal) -> QuerySet[Any]:
         if principal.is_integration:
             return queryset
-        return queryset.filter(owned_addresses(principal, writable=False))
+        readable = owned_addresses(principal, writable=False)
+        if principal.is_customer:
+            # where its returns go back to (their stock location's): to read, never to attach
+            # to a cart or to change, so not among the addresses it owns
+            returns = Return.objects.filter(order__in=visible_orders(principal).values("pk"))
+            readable |= Q(pk__in=returns.values("stock_location__address"))
+        return queryset.filter(readable)
 
     def perform_update_service(self, instance: Model, data: dict[str, Any]) -> Model:
         principal = self.principal

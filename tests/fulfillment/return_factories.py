@@ -19,12 +19,18 @@ from tests.orders.factories import STAFF, checkout_ready, line_add, order_pendin
 
 
 def order_fulfilled(
-    *, market: Market | None = None, amounts: tuple[int, ...] = (3000,), quantity: int = 2
+    *,
+    market: Market | None = None,
+    amounts: tuple[int, ...] = (3000,),
+    quantity: int = 2,
+    customer_email: str | None = None,
 ) -> Order:
     """An approved, captured order whose every shipment shipped: `quantity` units of one SKU
-    line per amount."""
+    line per amount (bought by `customer_email`, else a new buyer)."""
     market = market or catalog.MarketFactory.create()
-    order = order_pending(market=market, amount_cents=amounts[0], quantity=quantity)
+    order = order_pending(
+        market=market, amount_cents=amounts[0], quantity=quantity, customer_email=customer_email
+    )
     for amount in amounts[1:]:
         line_add(order, priced_sku(market, amount), quantity)
     order = services.order_update(
