@@ -52,6 +52,7 @@ TRIGGER_WORDS = {
     "_reject": "rejected",
     "_receive": "marked received",
     "_restock": "restocked",
+    "_create": "created",
 }
 
 _REFUSED = re.compile(

@@ -37,6 +37,7 @@ NAVIGATION: list[dict[str, Any]] = [
             page("Orders", "shopping_cart", "orders", "order"),
             page("Shipments", "local_shipping", "fulfillment", "shipment"),
             page("Parcels", "package_2", "fulfillment", "parcel"),
+            page("Returns", "assignment_return", "fulfillment", "return"),
         ],
     },
     {

@@ -30,6 +30,7 @@ from orders import services
 from orders.admin import gift_cards as gift_cards_admin  # noqa: F401  (the gift card pages)
 from orders.admin import orders as orders_admin  # noqa: F401  (registers the order pages)
 from orders.admin import promotions as promotions_admin  # noqa: F401  (the promotion pages)
+from orders.admin import returns as returns_admin  # noqa: F401  (the return pages)
 from orders.admin.actions import InputRefused, amount_cents_of
 from orders.admin.base import ReadOnlyInline, actor_of
 from orders.models import Customer, CustomerAddress, CustomerPaymentSource

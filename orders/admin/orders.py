@@ -3,8 +3,9 @@
 The list: number, date, market, customer, total, the three statuses as badges; carts out of
 the default view; search by number (`299`, `#299`), e-mail, name or SKU code; a fixed number of
 queries whatever the page shows. The page: statuses, the buttons of the transitions allowed
-now and permitted to this user (`orders.admin.actions`), lines, totals, addresses, payments,
-shipments and the timeline, read in a fixed number of queries.
+now and permitted to this user (`orders.admin.actions`) and "Create return" once it is
+fulfilled, lines, totals, addresses, payments, shipments, returns and the timeline, read in a
+fixed number of queries.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import display
 
-from fulfillment.models import Shipment
+from fulfillment.models import Return, Shipment
 from oms.admin_pagination import EstimatedCountPaginator
 from oms.errors import TRIGGER_WORDS, DomainError, admin_message
 from oms.money import cents_to_decimal, format_money
@@ -624,8 +625,9 @@ class OrderAdmin(ModelAdmin):
 
 
 def order_page(order: Order, request: HttpRequest) -> dict[str, Any]:
-    """What the order page shows besides its fields, in four queries whatever the order holds:
-    lines, transactions, shipments (with stock lines and parcels: two more), timeline."""
+    """What the order page shows besides its fields, in a fixed number of queries whatever the
+    order holds: lines, transactions, shipments (with stock lines and parcels: two more),
+    timeline, and returns (with their lines: one more) to a role that may see them."""
     lines = list(LineItem.objects.filter(order_id=order.pk).order_by("created_at", "id"))
     transactions = list(Transaction.objects.filter(order_id=order.pk).order_by("created_at", "pk"))
     shipments = list(
@@ -636,6 +638,16 @@ def order_page(order: Order, request: HttpRequest) -> dict[str, Any]:
     )
     events = list(OrderEvent.objects.filter(order_id=order.pk).order_by("created_at", "id"))
     user = request.user
+    can_view_returns = user.has_perm("fulfillment.view_return")
+    returns = (
+        list(
+            Return.objects.filter(order_id=order.pk)
+            .prefetch_related("return_line_items")
+            .order_by("number")
+        )
+        if can_view_returns
+        else []
+    )
     buttons = permitted(allowed_now(order, transactions, shipments), user)
     currency = order.currency_code
     for line in lines:
@@ -669,6 +681,11 @@ def order_page(order: Order, request: HttpRequest) -> dict[str, Any]:
             for event in events
         ],
         "order_buttons": [b for b in buttons if b.action.target == "order"],
+        "order_returns": returns,
+        "can_view_returns": can_view_returns,
+        # only a fulfilled order can have a return; the service says so again on the form
+        "can_create_return": order.fulfillment_status == Order.FulfillmentStatus.FULFILLED
+        and user.has_perms(("fulfillment.change_return",)),
         "can_note": user.has_perm("orders.note_order"),
         "status_colours": (
             STATUS_COLOURS.get(order.status, "info"),
@@ -681,9 +698,12 @@ def order_page(order: Order, request: HttpRequest) -> dict[str, Any]:
 def _event_words(event: OrderEvent) -> str:
     if event.trigger == "_note":
         return "Note"
-    subject = {"orders": "Order", "shipments": "Shipment"}.get(
-        event.subject_type, event.subject_type.rstrip("s").capitalize()
-    )
+    subject = {
+        "orders": "Order",
+        "shipments": "Shipment",
+        "returns": "Return",
+        "return_line_items": "Return line",
+    }.get(event.subject_type, event.subject_type.rstrip("s").capitalize())
     words = TRIGGER_WORDS.get(event.trigger, event.trigger.lstrip("_").replace("_", " "))
     field = "" if event.field == "status" else f" ({event.field.replace('_', ' ')})"
     return f"{subject} {words}{field}"

@@ -10,6 +10,7 @@ It lives in `orders` because only this app may call into every other app's servi
 | `customers` | a dozen customers with an address book, spread over the markets |
 | `promotions` | live promotions and coupons, active gift cards, the US market's sales taxes |
 | `orders` | a few hundred orders in every state, built only through the services |
+| `returns` | a few returns of fulfilled demo orders: requested, received, refunded |
 
 Every row is looked up (by code, or by `reference` with `reference_origin="seed_demo"`) before
 it is created, so running the command twice leaves the same data.

@@ -5,7 +5,7 @@ import random
 import pytest
 from django.core.management import call_command
 
-from fulfillment.models import Shipment, StockItem, StockReservation
+from fulfillment.models import Return, ReturnLineItem, Shipment, StockItem, StockReservation
 from fulfillment.selectors import reserved_quantities
 from orders.demo.orders import SCENARIOS, scenario_plan
 from orders.models import Customer, LineItem, Order, OrderEvent
@@ -50,6 +50,8 @@ def snapshot():
         "customers": sorted(Customer.objects.values_list("id", "email", "total_orders_count")),
         "payment_methods": sorted(PaymentMethod.objects.values_list("id", "price_amount_cents")),
         "events": OrderEvent.objects.count(),
+        "returns": sorted(Return.objects.values_list("id", "status", "reference_refund_id")),
+        "return_lines": sorted(ReturnLineItem.objects.values_list("id", "quantity")),
     }
 
 
@@ -146,8 +148,30 @@ def test_seed_demo_builds_orders_in_every_state_with_consistent_statuses(capsys)
     assert external.authorize_url.startswith("http://127.0.0.1")
     assert Customer.objects.count() >= 12
 
+    # A few returns of fulfilled orders, through the returns workflow.
+    returns = {ret.status: ret for ret in Return.objects.select_related("order")}
+    assert set(returns) == {"requested", "received", "refunded"}
+    for ret in returns.values():
+        assert ret.reference == "seed_demo"
+        assert ret.order.fulfillment_status == "fulfilled"
+        assert ret.return_line_items.count() == 1
+    restocked = {
+        ret.status
+        for ret in returns.values()
+        if ret.return_line_items.filter(restocked_at__isnull=False)
+    }
+    assert restocked == {"received", "refunded"}
+    refunded = returns["refunded"]
+    refund = Transaction.objects.get(pk=refunded.reference_refund_id)
+    assert (refund.status, refund.amount_cents) == (
+        "succeeded",
+        refunded.estimated_refund_amount_cents,
+    )
+    assert refunded.order.payment_status == "partially_refunded"
+
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-2].startswith(f"Demo orders: {DEMO_ORDERS} (draft ")
+    assert "3 returns (requested 1, received 1, refunded 1)" in lines[-2]
     assert lines[-1].startswith("Admin login: ")
 
 

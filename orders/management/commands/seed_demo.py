@@ -1,7 +1,7 @@
 """Build a realistic demo dataset, idempotently: running it twice gives the same data.
 
 The catalog comes from `markets.demo`; stock, shipping, payments, customers and orders from
-`orders.demo`, all through the services. Everything is one transaction: an interrupted run
+`orders.demo`, then a few returns of the fulfilled orders, all through the services. Everything is one transaction: an interrupted run
 leaves nothing half built, and the next run starts over.
 """
 
@@ -22,6 +22,7 @@ from orders.demo.inventory import inventory_seed
 from orders.demo.orders import DEFAULT_COUNT, DEFAULT_SEED, DemoStockExhausted, orders_seed
 from orders.demo.payment_methods import payment_methods_seed
 from orders.demo.promotions import promotions_seed
+from orders.demo.returns import RETURN_PLAN, returns_seed
 from orders.demo.shipping import shipping_seed
 from orders.models import Order
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
     help = (
         "Create or refresh the demo dataset: organization, markets, catalog, stock, shipping, "
         "payment methods, promotions, coupons, gift cards, US sales taxes, customers, a few "
-        "hundred orders in every state, and the admin user."
+        "hundred orders in every state, a few returns, and the admin user."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -70,6 +71,7 @@ class Command(BaseCommand):
             # steps (money moves never run inside a caller's transaction).
             try:
                 statuses = orders_seed(count=options["orders"], seed=options["seed"])
+                returns = returns_seed()
             except DemoStockExhausted as exc:
                 raise CommandError(str(exc)) from exc
         finally:
@@ -80,8 +82,12 @@ class Command(BaseCommand):
         by_status = ", ".join(
             f"{status} {statuses[status]}" for status in Order.Status.values if status in statuses
         )
+        by_return_status = ", ".join(
+            f"{status} {returns[status]}" for status, _ in RETURN_PLAN if status in returns
+        )
         self.stdout.write(
-            f"Demo orders: {sum(statuses.values())} ({by_status or 'none'}) "
+            f"Demo orders: {sum(statuses.values())} ({by_status or 'none'}), "
+            f"{sum(returns.values())} returns ({by_return_status or 'none'}) "
             f"in {time.monotonic() - started:.1f} s"
         )
         self.stdout.write(
