@@ -97,3 +97,12 @@ def as_role(market) -> Callable[[str], Api]:
         return Api(principal)
 
     return make
+
+
+@pytest.fixture
+def pinned_rate_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rate windows are fixed: a test counting hits is pinned to the middle of one, so a window
+    boundary between two of its requests cannot reset the count."""
+    from oms import ratelimit
+
+    monkeypatch.setattr(ratelimit, "clock", lambda: 1_800_000_030.0)

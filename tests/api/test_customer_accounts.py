@@ -146,7 +146,7 @@ def test_a_storefront_cannot_sign_a_customer_into_a_group(w):
     assert not Customer.objects.filter(email="grp@example.com").exists()
 
 
-def test_sign_up_is_rate_limited_per_ip(w, settings):
+def test_sign_up_is_rate_limited_per_ip(w, settings, pinned_rate_clock):
     settings.OMS_SIGNUP_RATE_PER_IP = "2/min"
     api = w.world.api("sales_channel_a")
     codes = [
