@@ -26,7 +26,17 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+# Tests that drive a face end to end, slow and about the face more than the database under it:
+# CI runs them once, in its PostgreSQL pass (`-m "not faces"` on SQLite). Locally they run on
+# whichever database the run uses.
+FACES = ("tests/e2e/", "tests/deploy/", "tests/bench/", "tests/api/test_schema_fuzz.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith(FACES):
+            item.add_marker(pytest.mark.faces)
     if on_postgres():
         return
     for item in items:
