@@ -1012,12 +1012,22 @@ class ReturnLineItem(Resource):
 
     @property
     def total_amount_cents(self) -> int:
-        """The line's total (its discounts included) for the quantity returned, rounded half
-        up: all of it when every unit comes back."""
+        """What the customer paid for the units returned: the line's total less its discount,
+        plus its taxes where they were added on top of the prices, prorated by quantity and
+        rounded down (a share never refunds more than was paid); all of it when every unit
+        comes back."""
         line = self.line_item
+        paid = line.total_amount_cents + line.discount_cents
+        # the order as it is loaded already: with the line (a list of lines) or with the
+        # return (a return's lines)
+        order_field = line._meta.get_field("order")
+        cached = order_field.is_cached(line) or self.order_return_id is None
+        order = line.order if cached else self.order_return.order
+        if not order.tax_included:
+            paid += line.tax_amount_cents
         if not line.quantity or self.quantity >= line.quantity:
-            return line.total_amount_cents
-        return (2 * line.total_amount_cents * self.quantity + line.quantity) // (2 * line.quantity)
+            return paid
+        return paid * self.quantity // line.quantity
 
     @property
     def total_amount_float(self) -> float | None:

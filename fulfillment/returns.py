@@ -20,7 +20,8 @@ from fulfillment.models import (
     StockLineItem,
     StockLocation,
 )
-from fulfillment.services import stock_restock
+from fulfillment.services import stock_restock_many
+from markets.models import Sku
 from oms.actors import Actor
 from oms.errors import DomainError, TransitionNotAllowed
 from orders.locks import order_held
@@ -196,6 +197,7 @@ def return_line_items_restock(
         )
     now = timezone.now()
     done: list[ReturnLineItem] = []
+    quantities: dict[Sku, int] = {}
     for line in sorted(lines, key=lambda line: line.pk):
         # the return is locked, so no other restock of it runs; the guard still makes a
         # second restock of a line a refusal, never a second increment
@@ -209,9 +211,9 @@ def return_line_items_restock(
             )
         sku = line.line_item.sku
         if sku is not None and not sku.do_not_track:
-            stock_restock(
-                sku=sku, stock_location=ret.stock_location, quantity=line.quantity, actor=actor
-            )
+            quantities[sku] = quantities.get(sku, 0) + line.quantity
         line.restocked_at = now
         done.append(line)
+    # the stock items, locked in pk order after the return (never in the lines' order)
+    stock_restock_many(stock_location=ret.stock_location, quantities=quantities, actor=actor)
     return done

@@ -647,35 +647,55 @@ def stock_decrement_for_approval(*, order: Order, actor: Actor) -> int:
 def stock_restock(
     *, sku: Sku, stock_location: StockLocation, quantity: int, actor: Actor
 ) -> StockItem:
-    """Put units back on the shelf (a received return's `_restock`): the stock item of the SKU
-    at that location grows by `quantity`, created if it did not exist."""
-    if quantity < 1:
+    """Put units back on the shelf: the stock item of the SKU at that location grows by
+    `quantity`, created if it did not exist."""
+    return stock_restock_many(
+        stock_location=stock_location, quantities={sku: quantity}, actor=actor
+    )[sku.pk]
+
+
+def stock_restock_many(
+    *, stock_location: StockLocation, quantities: dict[Sku, int], actor: Actor
+) -> dict[str, StockItem]:
+    """Put units of several SKUs back at one location (a received return's `_restock`): each
+    SKU's stock item grows by its quantity, created first if the location did not stock it,
+    and all are locked in primary-key order (the global order of `fulfillment.locks`), so two
+    restocks sharing SKUs queue instead of deadlocking. Returns the items by SKU id."""
+    if any(quantity < 1 for quantity in quantities.values()):
         raise DomainError("Restock at least one unit.", pointer="/data/attributes/quantity")
+    if not quantities:
+        return {}
     with transaction.atomic():
-        item = (
-            StockItem.objects.select_for_update()
-            .filter(sku=sku, stock_location=stock_location)
-            .first()
+        skus = {sku.pk: sku for sku in quantities}
+        existing = set(
+            StockItem.objects.filter(stock_location=stock_location, sku_id__in=skus).values_list(
+                "sku_id", flat=True
+            )
         )
-        if item is None:
+        for sku_id in sorted(set(skus) - existing):
             try:
                 with transaction.atomic():
-                    item = StockItem.objects.create(
-                        sku=sku, stock_location=stock_location, quantity=0
+                    StockItem.objects.create(
+                        sku=skus[sku_id], stock_location=stock_location, quantity=0
                     )
             except IntegrityError:
                 pass  # created meanwhile by another restock; its row lock queues us below
-            item = StockItem.objects.select_for_update().get(sku=sku, stock_location=stock_location)
-        StockItem.objects.filter(pk=item.pk).update(
-            quantity=F("quantity") + quantity, updated_at=timezone.now()
+        ids = StockItem.objects.filter(stock_location=stock_location, sku_id__in=skus).values_list(
+            "pk", flat=True
         )
-        item.refresh_from_db()
-        transaction.on_commit(
-            partial(
-                stock_changed_notice, what="restocked", order_id="-", units=quantity, actor=actor
+        items = locks.stock_items_lock(ids)
+        now = timezone.now()
+        by_sku = {item.sku_id: item for item in items.values()}
+        for item in items.values():  # pk order
+            StockItem.objects.filter(pk=item.pk).update(
+                quantity=F("quantity") + quantities[skus[item.sku_id]], updated_at=now
             )
+            item.quantity += quantities[skus[item.sku_id]]
+        units = sum(quantities.values())
+        transaction.on_commit(
+            partial(stock_changed_notice, what="restocked", order_id="-", units=units, actor=actor)
         )
-        return item
+        return by_sku
 
 
 # --- shipments ------------------------------------------------------------------------------

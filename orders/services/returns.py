@@ -290,7 +290,11 @@ def order_return_refund(
                 )
             amount = min(locked.estimated_refund_amount_cents, capture.refund_balance_cents)
         reserved = refund_reserve(
-            capture=capture, amount_cents=amount, idempotency_key=idempotency_key
+            capture=capture,
+            amount_cents=amount,
+            # the key is the caller's per request; a refund is this return's own, so a key
+            # reused for another return can never replay (and follow) this one's refund
+            idempotency_key=f"{idempotency_key}:return:{locked.pk}" if idempotency_key else None,
         )
         Return.objects.filter(pk=locked.pk).update(
             reference_refund=reserved.transaction, updated_at=timezone.now()

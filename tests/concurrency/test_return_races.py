@@ -295,14 +295,14 @@ def test_a_return_restock_racing_its_lines_restock_puts_each_line_back_once(monk
     before = {line.pk: stock_of(line, ret) for line in (ours, other)}
     # the first holds the locks while it puts the stock back; the second queues meanwhile
     restocking = threading.Event()
-    restock = fulfillment_returns.stock_restock
+    restock = fulfillment_returns.stock_restock_many
 
-    def slow_restock(**kwargs: Any) -> StockItem:
+    def slow_restock(**kwargs: Any) -> dict[str, StockItem]:
         restocking.set()
         time.sleep(0.3)
         return restock(**kwargs)
 
-    monkeypatch.setattr(fulfillment_returns, "stock_restock", slow_restock)
+    monkeypatch.setattr(fulfillment_returns, "stock_restock_many", slow_restock)
 
     def work(i: int) -> str:
         if i:

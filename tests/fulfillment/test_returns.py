@@ -321,3 +321,74 @@ def test_refund_with_nothing_left_on_the_capture_is_insufficient_balance():
     ret = Return.objects.get(pk=ret.pk)
     assert (ret.status, ret.reference_refund_id) == (Return.Status.RECEIVED, None)
     assert refunded(order) == captured(order)
+
+
+def test_a_discounted_line_refunds_what_the_customer_paid():
+    """A 50 % promotion: the returned line costs its discounted price, not its list price."""
+    from tests import factories as catalog
+    from tests.orders.promotion_factories import promotion_make
+
+    market = catalog.MarketFactory.create()
+    promotion_make(market, percentage=50)
+    order = order_fulfilled(market=market, amounts=(1000,), quantity=2)
+    [line] = sku_lines(order)
+    assert (line.total_amount_cents, line.discount_cents) == (2000, -1000)
+    whole = return_with_lines(order, quantity=2, to="received")
+    assert whole.estimated_refund_amount_cents == 1000
+    order_return_refund(ret=whole, actor=STAFF)
+    assert refunded(order) == 1000
+
+
+def test_a_partial_share_is_rounded_down_never_refunding_more_than_paid():
+    from tests import factories as catalog
+    from tests.orders.promotion_factories import promotion_make
+
+    market = catalog.MarketFactory.create()
+    promotion_make(market, percentage=50)
+    order = order_fulfilled(market=market, amounts=(333,), quantity=3)
+    [line] = sku_lines(order)
+    paid = line.total_amount_cents + line.discount_cents
+    shares = []
+    for _ in range(3):
+        ret = return_with_lines(order, quantity=1)
+        shares.append(ret.estimated_refund_amount_cents)
+    assert sum(shares) <= paid
+    assert all(share == paid // 3 for share in shares)
+
+
+def test_the_same_idempotency_key_on_two_returns_refunds_each():
+    """A key reused for another return (another integration, or after the key's 24 hours)
+    never replays the first return's refund as the second's."""
+    order = order_fulfilled(amounts=(1000,), quantity=2)
+    first = return_with_lines(order, quantity=1, to="received")
+    second = return_with_lines(order, quantity=1, to="received")
+    first = order_return_refund(ret=first, actor=STAFF, idempotency_key="rma-42")
+    second = order_return_refund(ret=second, actor=STAFF, idempotency_key="rma-42")
+    assert first.reference_refund_id != second.reference_refund_id
+    assert (first.status, second.status) == ("refunded", "refunded")
+    assert refunded(order) == 2000
+
+
+def test_restock_locks_the_stock_items_in_primary_key_order(monkeypatch):
+    """The lines' stock items are locked in pk order (the global lock order), whatever the
+    order of the lines: two restocks sharing SKUs queue instead of deadlocking."""
+    from fulfillment import locks
+
+    order = order_fulfilled(amounts=(1000, 1100, 1200, 1300, 1400, 1500), quantity=1)
+    ret = return_with_lines(order, quantity=1, to="received")
+    locked: list[list[str]] = []
+    real = locks.stock_items_lock
+
+    def spy(ids, **kwargs):
+        items = real(ids, **kwargs)
+        locked.append(list(items))
+        return items
+
+    monkeypatch.setattr(locks, "stock_items_lock", spy)
+    before = dict(StockItem.objects.values_list("pk", "quantity"))
+    order_return_restock(ret=ret, actor=STAFF)
+    [ids] = locked
+    assert ids == sorted(ids)
+    assert len(ids) == 6
+    after = dict(StockItem.objects.values_list("pk", "quantity"))
+    assert all(after[pk] == before[pk] + 1 for pk in ids)
