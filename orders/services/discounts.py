@@ -152,24 +152,20 @@ def promotion_terms(promotions: Sequence[Promotion], cart_codes: set[str]) -> li
 
 
 def _coupon_promotion_id(order: Order, now: datetime) -> str | None:
-    """The promotion the order's coupon unlocks, while the coupon itself is usable."""
+    """The promotion the order's coupon unlocks: on a cart, while the coupon itself is usable
+    (the cart shows what it would pay now). On an order being placed, whatever the coupon's
+    counters said when read: the claim's guarded UPDATE, under the counter's row lock, is the
+    one decision (read here, a use taken by an order whose cancellation commits before the
+    claim would place at full price with the coupon on it and no use counted). Once counted,
+    its last use may be this order's own."""
     if order.coupon_id is None:
         return None
-    row = (
-        Coupon.objects.filter(pk=order.coupon_id)
-        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-        .filter(Q(usage_limit__isnull=True) | Q(usage_count__lt=F("usage_limit")))
-        .values_list("promotion_rule__promotion_id", flat=True)
-        .first()
-    )
-    if row is None and order.redemptions_claimed:
-        # counted at placement already (its last use may be this order's own)
-        row = (
-            Coupon.objects.filter(pk=order.coupon_id)
-            .values_list("promotion_rule__promotion_id", flat=True)
-            .first()
+    coupons = Coupon.objects.filter(pk=order.coupon_id)
+    if not order.redemptions_claimed and order.status != Order.Status.PLACING:
+        coupons = coupons.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now)).filter(
+            Q(usage_limit__isnull=True) | Q(usage_count__lt=F("usage_limit"))
         )
-    return row
+    return coupons.values_list("promotion_rule__promotion_id", flat=True).first()
 
 
 # --- the pipeline's slots -----------------------------------------------------------------------
@@ -432,9 +428,9 @@ def _coupon_claim(order: Order, promotion_ids: Sequence[str]) -> None:
         .update(usage_count=F("usage_count") + 1)
     )
     if not counted:
-        raise CouponExhausted(
-            f"The coupon {coupon.code} was used up or expired meanwhile.", pointer=pointer
-        )
+        if coupon.expires_at is not None and coupon.expires_at <= now:
+            raise CouponExpired(f"The coupon {coupon.code} has expired.", pointer=pointer)
+        raise CouponExhausted(f"The coupon {coupon.code} has been used up.", pointer=pointer)
     # Checked after the counter's row lock: a concurrent placement of the same customer with
     # this coupon has committed (and is seen) or rolled back by now.
     if coupon.customer_single_use and _coupon_used_by(coupon, order):

@@ -154,3 +154,5 @@ def test_a_cancellation_racing_a_placement_for_the_last_use_counts_right_either_
     assert outcomes[1] in {"placed", "COUPON_USAGE_LIMIT_REACHED"}
     coupon.refresh_from_db()
     assert coupon.usage_count == (1 if outcomes[1] == "placed" else 0)
+    if outcomes[1] == "placed":  # with the discount its cart showed, never at full price
+        assert Order.objects.get(pk=second.pk).discount_amount_cents == -200

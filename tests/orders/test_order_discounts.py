@@ -228,6 +228,47 @@ def test_a_coupon_used_up_meanwhile_refuses_the_placement_and_changes_nothing():
     assert not Transaction.objects.filter(order=order).exists()
 
 
+def test_a_use_given_back_while_the_placement_ran_is_counted_with_its_discount(monkeypatch):
+    """The coupon's last use was taken when the placement recomputed the cart, and given back
+    (a cancellation committed) before the placement counted its uses: the placement must
+    neither go ahead at full price with the coupon on it and no use counted, nor skip the
+    count. It counts the use given back and keeps the discount the cart showed."""
+    from orders.services import placement
+
+    order = order_ready(amount_cents=10000)
+    code = coupon(promotion(order.market), "LAST", usage_limit=1)
+    order = update(order, coupon_code="LAST")
+    assert order.discount_amount_cents == -1000
+    Coupon.objects.filter(pk=code.pk).update(usage_count=1)  # another order holds the last use
+    claim = placement.order_redemptions_claim
+
+    def given_back_first(**kwargs: Any) -> bool:
+        Coupon.objects.filter(pk=code.pk).update(usage_count=0)  # that order was cancelled
+        return claim(**kwargs)
+
+    monkeypatch.setattr(placement, "order_redemptions_claim", given_back_first)
+    placed = services.order_place(order=order, actor=STOREFRONT)
+
+    assert placed.status == Order.Status.PLACED
+    assert placed.discount_amount_cents == -1000
+    code.refresh_from_db()
+    assert code.usage_count == 1
+    assert_consistent(placed)
+
+
+def test_an_expired_coupon_refuses_the_placement_with_its_own_reason():
+    order = order_ready(amount_cents=10000)
+    code = coupon(promotion(order.market), "SOON")
+    order = update(order, coupon_code="SOON")
+    Coupon.objects.filter(pk=code.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    with pytest.raises(DomainError) as exc:
+        services.order_place(order=order, actor=STOREFRONT)
+    assert exc.value.code == "COUPON_EXPIRED"
+    assert Order.objects.get(pk=order.pk).status == Order.Status.PENDING
+
+
 # --- automatic promotions ---------------------------------------------------------------------
 
 
