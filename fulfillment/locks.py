@@ -39,8 +39,14 @@ def shipments_lock(order_id: str) -> list[Shipment]:
 
 
 def shipment_lock(shipment_id: str) -> Shipment:
+    """A shipment, locked, with its inventory stock location read in the same statement (the
+    methods available for it need it; only the shipment row is locked)."""
     _assert_in_transaction()
-    return Shipment.objects.select_for_update().get(pk=shipment_id)
+    return (
+        Shipment.objects.select_related("inventory_stock_location")
+        .select_for_update(of=("self",))
+        .get(pk=shipment_id)
+    )
 
 
 def return_lock(return_id: str) -> Return:

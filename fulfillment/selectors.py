@@ -153,10 +153,23 @@ def _lines_grams(lines: Iterable[StockLineItem]) -> Decimal:
     return grams
 
 
+def _skus_load(lines: Sequence[StockLineItem]) -> None:
+    """The SKUs of prefetched stock lines that came without them, in one query (not one per
+    line)."""
+    missing = [line for line in lines if line.sku_id and not StockLineItem.sku.is_cached(line)]
+    if not missing:
+        return
+    skus = Sku.objects.in_bulk({line.sku_id for line in missing})
+    for line in missing:
+        line.sku = skus[line.sku_id]
+
+
 def stock_lines_of(shipments: Sequence[Shipment]) -> dict[str, list[StockLineItem]]:
     """Each shipment's stock line items with their SKUs: as prefetched, or in one query."""
     if all("stock_line_items" in getattr(s, "_prefetched_objects_cache", {}) for s in shipments):
-        return {s.pk: list(s.stock_line_items.all()) for s in shipments}
+        lines_of = {s.pk: list(s.stock_line_items.all()) for s in shipments}
+        _skus_load([line for lines in lines_of.values() for line in lines])
+        return lines_of
     lines: dict[str, list[StockLineItem]] = defaultdict(list)
     for line in StockLineItem.objects.filter(
         shipment_id__in=[shipment.pk for shipment in shipments]

@@ -71,6 +71,7 @@ from oms.errors import DomainError
 from oms.sequences import sequence_next
 from oms.services import resource_delete, resource_save
 from oms.webhooks.outbox import webhook_deliveries_record
+from orders.locks import order_atomic_joined
 from orders.models import LineItem, Order, OrderEvent
 
 # --- plain resources ------------------------------------------------------------------------
@@ -760,8 +761,9 @@ def shipments_build(
     `lines` defaults to the order's SKU line items. Idempotent: when the plan is unchanged the
     existing draft shipments are returned untouched; otherwise they are replaced, and a new
     shipment keeps the shipping method of the one it replaces if that method still serves it.
-    Raises ShipmentsNotDraft once a shipment has left draft, OutOfStock when nothing can ship."""
-    with transaction.atomic():
+    Raises ShipmentsNotDraft once a shipment has left draft, OutOfStock when nothing can ship,
+    each before anything is written (the recompute that calls it goes on with no plan)."""
+    with order_atomic_joined():
         order = locks.order_lock(order.pk)
         existing = locks.shipments_lock(order.pk)
         if any(shipment.status != Shipment.Status.DRAFT for shipment in existing):
@@ -894,9 +896,10 @@ def shipment_set_shipping_method(
 ) -> Shipment:
     """Choose how a shipment travels; only a method available for it is accepted, and only
     before picking starts."""
-    with transaction.atomic():
-        locks.order_lock(shipment.order_id)
+    with order_atomic_joined():
+        order = locks.order_lock(shipment.order_id)
         locked = locks.shipment_lock(shipment.pk)
+        locked.order = order  # locked, with the shipping address the methods are matched to
         if locked.status not in EDITABLE_SHIPMENT_STATUSES:
             raise ShipmentNotEditable(
                 f"A {locked.status} shipment cannot change its shipping method.",

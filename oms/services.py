@@ -4,10 +4,11 @@ Entity services (`sku_create`, `price_update`, …) build on these so every writ
 admin, the API or a command, passes the same model validation and database constraints.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django_fsm import FSMFieldMixin
 
@@ -23,10 +24,82 @@ def _protected_state_fields(instance: models.Model) -> list[str]:
     ]
 
 
+@contextmanager
+def atomic_joined() -> Iterator[None]:
+    """`transaction.atomic()` for a service whose callers never catch its errors and go on:
+    standalone it is the transaction; inside a caller's it joins that one, with no savepoint
+    (two statements saved per call). An error it raises rolls back with the caller's
+    transaction, which is what every caller of such a service wants anyway."""
+    if transaction.get_connection().in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        yield
+
+
+def _may_lose_a_race(model: type[models.Model]) -> bool:
+    """Whether saving a validated row can still fail in the database: only a uniqueness lost
+    to a concurrent writer can (check constraints are row-local and proved by `full_clean`;
+    foreign keys are checked at commit on PostgreSQL)."""
+    opts = model._meta
+    return (
+        any(field.unique and not field.primary_key for field in opts.concrete_fields)
+        or bool(opts.unique_together)
+        or any(isinstance(c, models.UniqueConstraint) for c in opts.constraints)
+    )
+
+
+def _loaded_parents(instance: models.Model) -> list[str]:
+    """The foreign keys set to a row the caller holds: `full_clean` would read each again to
+    prove it exists (the database checks it too, at the latest when the transaction commits)."""
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if isinstance(field, models.ForeignKey)
+        and field.is_cached(instance)
+        and (parent := field.get_cached_value(instance)) is not None
+        and not parent._state.adding
+        and getattr(instance, field.attname) == parent.pk
+    ]
+
+
+def _full_clean(instance: models.Model, *, exclude: set[str]) -> None:
+    """`Model.full_clean(exclude=...)`, step for step, except that a foreign key set to a row
+    the caller holds is not read again to prove it exists: uniqueness and constraints on it
+    are still checked."""
+    errors: dict[str, Any] = {}
+    try:
+        instance.clean_fields(exclude=exclude | set(_loaded_parents(instance)))
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    try:
+        instance.clean()
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    checked = exclude | {name for name in errors if name != NON_FIELD_ERRORS}
+    pk = instance._meta.pk
+    fresh_id = instance._state.adding and pk is not None and pk.has_default()
+    try:
+        # a new row's generated id is not looked up (the primary key still refuses a twin)
+        instance.validate_unique(exclude=checked | {pk.name} if fresh_id and pk else checked)
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    try:
+        instance.validate_constraints(exclude=checked)
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
 def resource_save[M: models.Model](instance: M) -> M:
     """Validate with the model's own rules, then save; a constraint lost to a race is a
-    ValidationError too, never an IntegrityError reaching the caller."""
-    instance.full_clean(exclude=_protected_state_fields(instance))
+    ValidationError too, never an IntegrityError reaching the caller (so only a row that can
+    lose one pays for the savepoint that lets its caller's transaction go on)."""
+    _full_clean(instance, exclude=set(_protected_state_fields(instance)))
+    if not _may_lose_a_race(type(instance)):
+        instance.save()
+        return instance
     try:
         with transaction.atomic():
             instance.save()

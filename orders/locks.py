@@ -18,10 +18,13 @@ On SQLite `select_for_update` is a no-op; `IMMEDIATE` transactions serialise wri
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import transaction
 
+from oms.services import atomic_joined
 from orders.models import LineItem, Order
 
 # Per connection: order id → (the locked instance, the atomic block it was locked in).
@@ -70,6 +73,25 @@ def order_lock(order_id: str) -> Order:
         setattr(connection, _LOCKED, {})
     getattr(connection, _LOCKED)[order_id] = (order, connection.atomic_blocks[-1])
     return order
+
+
+@contextmanager
+def order_atomic_joined() -> Iterator[None]:
+    """`oms.services.atomic_joined` for a service that locks orders: inside a caller's
+    transaction it joins it, with no savepoint, and the orders it locked first are forgotten
+    as it ends, as its own savepoint's would be (the rows stay locked until the caller's
+    transaction ends; the next `order_lock` reads them again). An order the caller had
+    locked stays the caller's one copy."""
+    connection: Any = transaction.get_connection()
+    # the orders locked before, in a transaction still open (`_held` drops the others)
+    before = {order_id for order_id in list(getattr(connection, _LOCKED, {})) if _held(order_id)}
+    try:
+        with atomic_joined():
+            yield
+    finally:
+        held: dict[str, Any] = getattr(connection, _LOCKED, {})
+        for order_id in set(held) - before:
+            del held[order_id]
 
 
 def order_line_items_lock(order: Order) -> list[LineItem]:

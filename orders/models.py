@@ -633,6 +633,9 @@ class Order(ConcurrentTransitionMixin, Resource):
         return len(self.placement_errors)
 
     def has_purchasable_line_items(self) -> bool:
+        known = self.__dict__.get("_purchasable_known")  # set for one decision: order_status_sync
+        if known is not None:
+            return bool(known)
         return self.line_items.filter(item_type__in=PURCHASABLE_ITEM_TYPES).exists()
 
     def is_ready_for_checkout(self) -> bool:

@@ -6,6 +6,9 @@ so a crash between the commit and the send loses nothing: the sender finds the r
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -38,6 +41,26 @@ RETURN_STATUS_TOPICS = {
 RETURN_RESTOCK_TOPIC = "returns.restock"
 
 
+_BATCH = "_oms_outbox_batch"
+
+
+@contextmanager
+def webhook_deliveries_batched() -> Iterator[None]:
+    """Inside the block, the deliveries recorded are kept and written in one INSERT as it
+    ends (still in the caller's transaction: open the block inside the `atomic`). An error
+    writes none: its transaction rolls back anyway. Nested blocks join the outermost."""
+    if getattr(connection, _BATCH, None) is not None:
+        yield
+        return
+    events: list[tuple[str, str, str]] = []
+    setattr(connection, _BATCH, events)
+    try:
+        yield
+    finally:
+        setattr(connection, _BATCH, None)
+    webhook_deliveries_record(events=events)
+
+
 def webhook_deliveries_record(*, events: list[tuple[str, str, str]]) -> None:
     """One pending delivery per enabled webhook of each event's topic, in the caller's
     transaction. `events`: (topic, resource type, resource id).
@@ -49,11 +72,17 @@ def webhook_deliveries_record(*, events: list[tuple[str, str, str]]) -> None:
     assert transaction.get_connection().in_atomic_block, (
         "record deliveries inside the change's transaction"
     )
+    batch = getattr(connection, _BATCH, None)
+    if batch is not None:
+        batch.extend(events)
+        return
     now = timezone.now()
     # The events as a derived table: SELECT ... UNION ALL SELECT ..., which SQLite and
     # PostgreSQL both read (parameters of unknown type resolve to text in a UNION).
-    rows = " UNION ALL ".join(["SELECT %s AS topic, %s AS rtype, %s AS rid"] * len(events))
-    params = [value for event in events for value in event]
+    rows = " UNION ALL ".join(
+        ["SELECT %s AS topic, %s AS rtype, %s AS rid, %s AS ord"] * len(events)
+    )
+    params = [value for n, event in enumerate(events) for value in (*event, n)]
     delivery = WebhookDelivery._meta.db_table
     webhook = Webhook._meta.db_table
     # Only table names and placeholders are formatted in; every value is a parameter.
@@ -63,6 +92,7 @@ def webhook_deliveries_record(*, events: list[tuple[str, str, str]]) -> None:
         " SELECT w.id, e.topic, e.rtype, e.rid, %s, %s, 0, %s"
         f" FROM {webhook} w JOIN ({rows}) e ON w.topic = e.topic"
         " WHERE w.disabled_at IS NULL"
+        " ORDER BY e.ord, w.id"  # ids in the order the changes were made
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, str(WebhookDelivery.Status.PENDING), now, *params])

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -430,7 +429,7 @@ class OrderView(ResourceViewSet):
                     status_code=422,
                     pointer="/data/relationships/market",
                 )
-            market = Market.objects.get(pk=principal.market_ids[0])
+            market = Market.objects.select_related("price_list").get(pk=principal.market_ids[0])
         if not principal.is_integration and market.pk not in principal.market_ids:
             raise Forbidden("This token is not scoped to that market.")
         return market
@@ -449,7 +448,11 @@ class OrderView(ResourceViewSet):
                         f"{name} needs the customer's own token (log in first).",
                         pointer=attribute(name),
                     )
-        own = Customer.objects.filter(pk=principal.customer_id).first()
+        own = (
+            Customer.objects.filter(pk=principal.customer_id).first()
+            if principal.customer_id is not None
+            else None
+        )
         if "customer" in data and (own is None or data["customer"] != own):
             raise Forbidden(
                 "A storefront names an order's buyer with customer_email, not customer.",
@@ -712,8 +715,7 @@ class PaymentSourceView(ResourceViewSet):
                 status_code=422,
                 pointer="/data/relationships/order",
             )
-        with transaction.atomic():
-            return self.source_create(order, data)
+        return self.source_create(order, data)  # in `create`'s transaction
 
     def source_create(self, order: Order, data: dict[str, Any]) -> Model:
         raise NotImplementedError

@@ -21,7 +21,7 @@ from orders.errors import (
     attribute,
     relationship,
 )
-from orders.locks import line_item_lock, order_line_items_lock, order_lock
+from orders.locks import line_item_lock, order_atomic_joined, order_line_items_lock, order_lock
 from orders.models import GiftCard, LineItem, Order
 from orders.selectors import prices_for_skus
 from orders.services.gift_cards import gift_card_sale_check, gift_card_sale_lock
@@ -102,7 +102,7 @@ def line_item_create(
     """
     _quantity_check(quantity)
     _unit_amount_check(unit_amount_cents, integration=integration)
-    with transaction.atomic():
+    with order_atomic_joined():
         locked = order_lock(order.pk)
         order_require_editable(locked, integration=integration)
         resolved, pointer = _sku_resolve(sku=sku, sku_code=sku_code)
@@ -153,8 +153,7 @@ def line_item_create(
         order_contents_changed(
             order=locked, actor=actor, trigger="line_item_create", lines=lines, prices=prices
         )
-    line.refresh_from_db()
-    return line
+    return line  # as the recompute left it: its totals are the ones it saved
 
 
 def line_item_gift_card_add(

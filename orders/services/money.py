@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from django.db.transaction import atomic
 
 from oms.actors import Actor
-from oms.webhooks.outbox import webhook_deliveries_record
+from oms.webhooks.outbox import webhook_deliveries_batched, webhook_deliveries_record
 from orders.errors import transition_refused
 from orders.events import transaction_settled_event
 from orders.locks import order_lock
@@ -131,7 +131,9 @@ def _money_settle(
     trigger: str,
     then: Settled | None,
 ) -> list[Transaction]:
-    with atomic(durable=True):
+    # the settle's webhook deliveries (the transactions', the shipments', the order's) in one
+    # INSERT at its end
+    with atomic(durable=True), webhook_deliveries_batched():
         order = order_lock(order_id)
         done: dict[str, Transaction] = {}
         # the settles' timeline rows go first: with the step's and the statuses' in one INSERT

@@ -27,8 +27,8 @@ from orders.errors import (
     transition_refused,
 )
 from orders.events import order_note_added_event, order_status_changed_event
-from orders.locks import order_lock
-from orders.models import Customer, LineItem, Order, OrderEvent
+from orders.locks import order_atomic_joined, order_lock
+from orders.models import PURCHASABLE_ITEM_TYPES, Customer, LineItem, Order, OrderEvent
 from orders.selectors import address_is_referenced, drafts_to_purge
 from orders.services.addresses import address_clone
 from orders.services.customers import customer_find_or_create
@@ -98,7 +98,7 @@ def order_create(
         raise MarketDisabled(
             f"The market {market.code} is disabled.", pointer=relationship("market")
         )
-    with transaction.atomic():
+    with order_atomic_joined():
         order = Order(
             market=market,
             number=sequence_next(ORDER_NUMBER_SEQUENCE),
@@ -304,16 +304,32 @@ def order_require_editable(order: Order, *, integration: bool) -> None:
 # --- totals and the automatic status moves --------------------------------------------------
 
 
-def order_status_sync(*, order: Order, actor: Actor, trigger: str) -> None:
+def order_status_sync(
+    *, order: Order, actor: Actor, trigger: str, lines: Sequence[LineItem] | None = None
+) -> None:
     """draft ↔ pending, automatically (spec 2.1): pending once the order has a customer and a
-    purchasable line item, back to draft when it loses either."""
+    purchasable line item, back to draft when it loses either. `lines`: all the order's lines
+    as the recompute just saved them (else whether one is purchasable is read, once)."""
     from_status = order.status
-    if from_status == Order.Status.DRAFT and can_proceed(order.become_pending):
-        order.become_pending()
-    elif from_status == Order.Status.PENDING and can_proceed(order.become_draft):
-        order.become_draft()
-    else:
+    if from_status not in (Order.Status.DRAFT, Order.Status.PENDING):
         return
+    # the transition's guard and `can_proceed` ask the same question: answered once (and
+    # not at all with no customer, which settles it)
+    if lines is not None:
+        order.__dict__["_purchasable_known"] = any(
+            line.item_type in PURCHASABLE_ITEM_TYPES for line in lines
+        )
+    elif order.customer_id is not None:
+        order.__dict__["_purchasable_known"] = order.has_purchasable_line_items()
+    try:
+        if from_status == Order.Status.DRAFT and can_proceed(order.become_pending):
+            order.become_pending()
+        elif from_status == Order.Status.PENDING and can_proceed(order.become_draft):
+            order.become_draft()
+        else:
+            return
+    finally:
+        order.__dict__.pop("_purchasable_known", None)
     order.save(update_fields=["status", "updated_at"])
     order_status_changed_event(
         order=order,
@@ -339,8 +355,9 @@ def order_contents_changed(
     and move draft ↔ pending. `prices`: the lines' prices by SKU id, when the caller read them
     in this transaction already; `shipments`: the cart's shipments, when its plan stands."""
     is_cart = order.status in Order.CART_STATUSES
+    known: list[LineItem] | None = None
     if (is_cart and order.autorefresh) or order.status == Order.Status.EDITING:
-        order_recompute(
+        known, _ = order_recompute(
             order=order,
             actor=actor,
             reprice=is_cart,
@@ -348,7 +365,7 @@ def order_contents_changed(
             prices=prices,
             shipments=shipments,
         )
-    order_status_sync(order=order, actor=actor, trigger=trigger)
+    order_status_sync(order=order, actor=actor, trigger=trigger, lines=known)
 
 
 def order_refresh(*, order: Order, actor: Actor = SYSTEM, trigger: str = "_refresh") -> Order:

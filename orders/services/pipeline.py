@@ -57,7 +57,7 @@ def order_recompute(
         loaded_units = {line.pk: line.unit_amount_cents for line in lines}
     unpriced = line_items_reprice(order, lines, prices=prices) if reprice else []
     if order.status in Order.CART_STATUSES or order.status == Order.Status.PLACING:
-        planned = list(shipments) if shipments is not None else _shipments_plan(order, actor)
+        planned = list(shipments) if shipments is not None else _shipments_plan(order, actor, lines)
         lines = _charges_sync(order=order, lines=lines, shipments=planned)
         lines, changed = order_promotions_sync(order=order, lines=lines)
     else:
@@ -200,12 +200,17 @@ def order_totals_write(
     order.save(update_fields=[*Totals.ORDER_FIELDS, *also_save, "refreshed_at", "updated_at"])
 
 
-def _shipments_plan(order: Order, actor: Actor) -> list[Shipment]:
+def _shipments_plan(order: Order, actor: Actor, lines: Sequence[LineItem]) -> list[Shipment]:
     """The cart's draft shipments, rebuilt when its lines changed (kept when the plan did)."""
     if order.market.inventory_model_id is None:
         return []
+    stock_lines = [
+        (line, line.sku, line.quantity)
+        for line in lines
+        if line.item_type == LineItem.ItemType.SKUS and line.sku is not None
+    ]
     try:
-        return shipments_build(order=order, actor=actor)
+        return shipments_build(order=order, actor=actor, lines=stock_lines)
     except (OutOfStock, InventoryStrategyNotSupported):
         # No plan can ship the cart as it is: it has no shipments until one can (`_place`
         # names the missing stock).
