@@ -26,8 +26,8 @@ def _placeholder(name: str) -> str:
     return f"OMSLINK{name}OMSLINK"
 
 
-def _template(viewname: str, names: tuple[str, ...]) -> str | None:
-    key = (viewname, names, get_script_prefix(), get_urlconf())
+def _template(viewname: str, names: tuple[str, ...], resolver: Any = None) -> str | None:
+    key = (viewname, names, *(resolver or _resolver_key()))
     if key not in _TEMPLATES:
         try:
             path = django_reverse(viewname, kwargs={name: _placeholder(name) for name in names})
@@ -38,6 +38,20 @@ def _template(viewname: str, names: tuple[str, ...]) -> str | None:
             path = None
         _TEMPLATES[key] = path
     return _TEMPLATES[key]
+
+
+def _resolver_key() -> tuple[str, Any]:
+    return get_script_prefix(), get_urlconf()
+
+
+def _request_resolver_key(request: Any) -> tuple[str, Any]:
+    """The script prefix and URL configuration, read once per request (both are set when the
+    request starts and hold until it ends; reading them is a thread-local look-up each)."""
+    raw = getattr(request, "_request", request)
+    key = getattr(raw, "_oms_link_resolver", None)
+    if key is None:
+        key = raw._oms_link_resolver = _resolver_key()
+    return key
 
 
 def _origin(request: Any) -> str:
@@ -69,7 +83,9 @@ def link_reverse(
     ):
         return drf_reverse(viewname, args=args, kwargs=kwargs, request=request, format=format)
     names = tuple(sorted(kwargs))
-    path = _template(viewname, names)
+    path = _template(
+        viewname, names, _request_resolver_key(request) if request is not None else None
+    )
     if path is None:
         return drf_reverse(viewname, kwargs=kwargs, request=request)
     for name in names:
