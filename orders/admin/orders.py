@@ -30,6 +30,7 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import RangeDateFilter
 from unfold.decorators import display
@@ -49,6 +50,7 @@ from orders.admin.actions import (
     tracking_number_of,
 )
 from orders.admin.base import actor_of
+from orders.admin.listing import RowLinksChangeList, checkbox_html, label_html
 from orders.dashboard import order_queue_definitions
 from orders.models import LineItem, Order, OrderEvent, SavedOrderFilter
 from orders.selectors import orders_search
@@ -398,17 +400,26 @@ class OrderAdmin(ModelAdmin):
     def total(self, order: Order) -> str:
         return f"{order.formatted_total_amount_with_taxes} {order.currency_code}"
 
-    @display(description="status", ordering="status", label=STATUS_COLOURS)
-    def status_badge(self, order: Order) -> str:
-        return order.status
+    # The badges are unfold's `label=` badges, rendered once per status and colour
+    # (`orders.admin.listing`): a page is 100 rows of three.
+    @display(description="status", ordering="status")
+    def status_badge(self, order: Order) -> SafeString:
+        return label_html(order.status, STATUS_COLOURS)
 
-    @display(description="payment", ordering="payment_status", label=PAYMENT_COLOURS)
-    def payment_badge(self, order: Order) -> str:
-        return order.payment_status
+    @display(description="payment", ordering="payment_status")
+    def payment_badge(self, order: Order) -> SafeString:
+        return label_html(order.payment_status, PAYMENT_COLOURS)
 
-    @display(description="fulfillment", ordering="fulfillment_status", label=FULFILLMENT_COLOURS)
-    def fulfillment_badge(self, order: Order) -> str:
-        return order.fulfillment_status
+    @display(description="fulfillment", ordering="fulfillment_status")
+    def fulfillment_badge(self, order: Order) -> SafeString:
+        return label_html(order.fulfillment_status, FULFILLMENT_COLOURS)
+
+    @display(description=ModelAdmin.action_checkbox.short_description)
+    def action_checkbox(self, obj: Order) -> SafeString:
+        return checkbox_html(obj.pk)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return RowLinksChangeList
 
     @admin.action(description="Export selected orders as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> StreamingHttpResponse:
