@@ -73,14 +73,19 @@ def reserved_quantities(
 
 
 def stock_items_with_availability(
-    stock_items: QuerySet[StockItem], *, now: datetime | None = None
+    stock_items: QuerySet[StockItem], *, now: datetime | None = None, exclude: Q | None = None
 ) -> QuerySet[StockItem]:
-    """`stock_items` annotated with `reserved` (units held by active reservations) and
-    `available` (quantity - reserved), in the same statement: lists and filters on them cost
-    one query however many items there are."""
+    """`stock_items` annotated with `reserved` (units held by active reservations, leaving out
+    those matching `exclude`) and `available` (quantity - reserved), in the same statement:
+    lists and filters on them cost one query however many items there are. Not for locking
+    reads: the subquery sees the statement's snapshot, taken before any lock wait."""
+    reservations = StockReservation.objects.filter(
+        active_reservations_q(now), stock_item_id=OuterRef("pk")
+    )
+    if exclude is not None:
+        reservations = reservations.exclude(exclude)
     held = (
-        StockReservation.objects.filter(active_reservations_q(now), stock_item_id=OuterRef("pk"))
-        .order_by()
+        reservations.order_by()
         .values("stock_item_id")
         .annotate(total=Sum("quantity"))
         .values("total")

@@ -63,6 +63,7 @@ from fulfillment.selectors import (
     reserved_quantities,
     shipping_methods_available,
     shipping_methods_available_for,
+    stock_items_with_availability,
     stock_lines_of,
 )
 from markets.models import Sku
@@ -274,16 +275,21 @@ def _load_stock(
     wanted = candidates | Q(pk__in=also_lock)
     if lock:
         rows = locks.stock_items_lock((), also=wanted)
+        # Read the reservations only now, after the locks: every reservation committed by an
+        # earlier holder of these locks is visible to this statement.
+        reserved = reserved_quantities(stock_item_ids=rows.keys(), exclude=own)
     else:
-        rows = {row.pk: row for row in StockItem.objects.filter(wanted)}
+        # a plan holds nothing: the items and what is reserved of them in one statement
+        rows = {
+            row.pk: row
+            for row in stock_items_with_availability(StockItem.objects.filter(wanted), exclude=own)
+        }
+        reserved = {pk: row.reserved for pk, row in rows.items()}  # type: ignore[attr-defined]
     candidate_ids = {
         pk
         for pk, row in rows.items()
         if row.sku_id in sku_ids and row.stock_location_id in location_ids
     }
-    # Read the reservations only now, after the locks: every reservation committed by an
-    # earlier holder of these locks is visible to this statement.
-    reserved = reserved_quantities(stock_item_ids=rows.keys(), exclude=own)
     return _Stock(
         locations=locations,
         items={
@@ -762,42 +768,68 @@ def shipments_build(
     existing draft shipments are returned untouched; otherwise they are replaced, and a new
     shipment keeps the shipping method of the one it replaces if that method still serves it.
     Raises ShipmentsNotDraft once a shipment has left draft, OutOfStock when nothing can ship,
-    each before anything is written (the recompute that calls it goes on with no plan)."""
+    each before anything is written (`shipments_replan` answers them for the recompute)."""
     with order_atomic_joined():
-        order = locks.order_lock(order.pk)
-        existing = locks.shipments_lock(order.pk)
-        if any(shipment.status != Shipment.Status.DRAFT for shipment in existing):
-            raise ShipmentsNotDraft(
-                f"Order {order.number}'s shipments have left draft and cannot be rebuilt.",
-                pointer="/data/relationships/shipments",
-            )
-        shippable = [
-            line
-            for line in _merge_lines(lines if lines is not None else _shippable_lines(order))
-            if not line.sku.do_not_ship
-        ]
-        if not shippable:
-            Shipment.objects.filter(pk__in=[s.pk for s in existing]).delete()
+        return _shipments_build(order=order, lines=lines)
+
+
+def shipments_replan(
+    *, order: Order, actor: Actor, lines: Sequence[tuple[LineItem, Sku, int]]
+) -> list[Shipment]:
+    """The recompute's plan of a cart's shipments (`shipments_build`), never refused: a cart
+    no plan can ship has no draft shipments until one can (`_place` names the missing stock),
+    and shipments that have left draft, or an order whose market has no inventory model, keep
+    what they have. The refusals are answered inside this block, before anything is written,
+    so the caller's transaction goes on."""
+    with order_atomic_joined():
+        try:
+            return _shipments_build(order=order, lines=lines)
+        except (OutOfStock, InventoryStrategyNotSupported):
+            Shipment.objects.filter(order=order, status=Shipment.Status.DRAFT).delete()
             return []
-        model = _inventory_model_of(order)
-        # Planning reads availability without locking: shipments hold no stock, the
-        # reservations (taken under lock at placement) do.
-        stock = _load_stock(
-            inventory_model=model,
-            skus=[line.sku for line in shippable],
-            own=Q(order=order),
-            lock=False,
+        except (ShipmentsNotDraft, InventoryModelMissing):
+            return list(Shipment.objects.filter(order=order).select_related("shipping_method"))
+
+
+def _shipments_build(
+    *, order: Order, lines: Sequence[tuple[LineItem, Sku, int]] | None
+) -> list[Shipment]:
+    order = locks.order_lock(order.pk)
+    existing = locks.shipments_lock(order.pk)
+    if any(shipment.status != Shipment.Status.DRAFT for shipment in existing):
+        raise ShipmentsNotDraft(
+            f"Order {order.number}'s shipments have left draft and cannot be rebuilt.",
+            pointer="/data/relationships/shipments",
         )
-        allocations = _plan(strategy=model.strategy, lines=shippable, stock=stock)
-        return _shipments_write(order=order, existing=existing, allocations=allocations)
+    shippable = [
+        line
+        for line in _merge_lines(lines if lines is not None else _shippable_lines(order))
+        if not line.sku.do_not_ship
+    ]
+    if not shippable:
+        Shipment.objects.filter(pk__in=[s.pk for s in existing]).delete()
+        return []
+    model = _inventory_model_of(order)
+    # Planning reads availability without locking: shipments hold no stock, the
+    # reservations (taken under lock at placement) do.
+    stock = _load_stock(
+        inventory_model=model,
+        skus=[line.sku for line in shippable],
+        own=Q(order=order),
+        lock=False,
+    )
+    allocations = _plan(strategy=model.strategy, lines=shippable, stock=stock)
+    return _shipments_write(order=order, existing=existing, allocations=allocations)
 
 
 def _shipments_write(
     *, order: Order, existing: list[Shipment], allocations: Sequence[Allocation]
 ) -> list[Shipment]:
     """Make the order's draft shipments exactly the plan: one per stock location and shipping
-    category. Unchanged plans keep their shipments; a new shipment keeps the shipping method
-    of the one it replaces if that method still serves it."""
+    category. Unchanged plans keep their shipments; a cart's draft shipment whose location
+    and category the new plan still has is kept (its id, number and shipping method, while
+    that method still serves it) with the plan's stock lines; any other new shipment keeps the
+    shipping method of the one it replaces if that method still serves it."""
     groups: dict[tuple[str, str | None], list[Allocation]] = {}
     locations: dict[str, InventoryStockLocation] = {}
     for allocation in allocations:
@@ -816,34 +848,68 @@ def _shipments_write(
         for s in existing
         if s.shipping_method_id is not None
     }
-    Shipment.objects.filter(pk__in=[s.pk for s in existing]).delete()
-    shipments = []
-    for index, ((location_id, category_id), group) in enumerate(groups.items(), start=1):
-        location = locations[location_id]
-        shipment = Shipment.objects.create(
+    kept: dict[tuple[str, str | None], Shipment] = {}
+    if all(s.status == Shipment.Status.DRAFT for s in existing):  # a cart's (no parcels)
+        for shipment in existing:
+            kept_key = (shipment.inventory_stock_location_id, shipment.shipping_category_id)
+            if kept_key in groups:
+                kept.setdefault(kept_key, shipment)
+    kept_ids = {shipment.pk for shipment in kept.values()}
+    if gone := [s.pk for s in existing if s.pk not in kept_ids]:
+        Shipment.objects.filter(pk__in=gone).delete()
+    if kept_ids:
+        StockLineItem.objects.filter(shipment_id__in=kept_ids).delete()
+    taken = {shipment.number for shipment in kept.values()}
+    free = (
+        number
+        for index in range(1, len(existing) + len(groups) + 1)
+        if (number := f"{order.number}/S/{index:03d}") not in taken
+    )
+    shipments: list[Shipment] = []
+    for location_id, category_id in groups:
+        shipment = kept.get((location_id, category_id)) or Shipment.objects.create(
             order=order,
-            number=f"{order.number}/S/{index:03d}",
-            inventory_stock_location=location,
+            number=next(free),
+            inventory_stock_location=locations[location_id],
             shipping_category_id=category_id,
         )
-        StockLineItem.objects.bulk_create(
-            StockLineItem(
-                shipment=shipment,
-                line_item=allocation.line.line_item,
-                stock_item=allocation.stock_item,
-                sku=allocation.line.sku,
-                quantity=allocation.quantity,
-            )
-            for allocation in group
+        shipments.append(shipment)
+    StockLineItem.objects.bulk_create(  # every shipment's lines in one INSERT
+        StockLineItem(
+            shipment=shipment,
+            line_item=allocation.line.line_item,
+            stock_item=allocation.stock_item,
+            sku=allocation.line.sku,
+            quantity=allocation.quantity,
         )
-        method = previous_methods.get((location.stock_location_id, category_id))
-        if method is not None and method.pk in {
-            m.pk for m in shipping_methods_available(shipment=shipment)
-        }:
+        for shipment, group in zip(shipments, groups.values(), strict=True)
+        for allocation in group
+    )
+    for shipment in shipments:
+        if shipment.pk in kept_ids:
+            _prefetched_stock_lines_forget(shipment)
+            method = shipment.shipping_method if shipment.shipping_method_id else None
+        else:
+            location = shipment.inventory_stock_location
+            method = previous_methods.get(
+                (location.stock_location_id, shipment.shipping_category_id)
+            )
+        if method is None:
+            continue
+        available = method.pk in {m.pk for m in shipping_methods_available(shipment=shipment)}
+        if available and shipment.shipping_method_id != method.pk:
             shipment.shipping_method = method
             shipment.save(update_fields=["shipping_method", "updated_at"])
-        shipments.append(shipment)
+        elif not available and shipment.pk in kept_ids:
+            shipment.shipping_method = None  # no longer serves what the shipment carries
+            shipment.save(update_fields=["shipping_method", "updated_at"])
     return shipments
+
+
+def _prefetched_stock_lines_forget(shipment: Shipment) -> None:
+    """A kept shipment's stock lines were rewritten: what was prefetched of them is stale."""
+    cache = getattr(shipment, "_prefetched_objects_cache", {})
+    cache.pop("stock_line_items", None)
 
 
 def stock_and_shipments_plan(
@@ -892,13 +958,19 @@ EDITABLE_SHIPMENT_STATUSES = frozenset(
 
 
 def shipment_set_shipping_method(
-    *, shipment: Shipment, shipping_method: ShippingMethod, actor: Actor
+    *,
+    shipment: Shipment,
+    shipping_method: ShippingMethod,
+    actor: Actor,
+    locked: Shipment | None = None,
 ) -> Shipment:
     """Choose how a shipment travels; only a method available for it is accepted, and only
-    before picking starts."""
+    before picking starts. `locked`: the shipment, when the caller locked it already (with
+    its order's other shipments)."""
     with order_atomic_joined():
         order = locks.order_lock(shipment.order_id)
-        locked = locks.shipment_lock(shipment.pk)
+        if locked is None:
+            locked = locks.shipment_lock(shipment.pk)
         locked.order = order  # locked, with the shipping address the methods are matched to
         if locked.status not in EDITABLE_SHIPMENT_STATUSES:
             raise ShipmentNotEditable(

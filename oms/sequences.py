@@ -4,7 +4,7 @@ A row per sequence, incremented under its row lock: concurrent callers queue on 
 instead of reading the same maximum and colliding on a unique constraint.
 """
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection
 
 from oms.models import SequenceCounter
 from oms.services import atomic_joined
@@ -12,25 +12,15 @@ from oms.services import atomic_joined
 
 def sequence_next(name: str, *, start: int = 1) -> int:
     """The next number of sequence `name` (the first is `start`). Runs in the caller's
-    transaction, so a rolled-back caller gives its number back. The UPDATE takes the row lock,
-    increments and returns the number in one statement."""
+    transaction, so a rolled-back caller gives its number back. One upsert creates the row on
+    first use or increments it under its row lock, and returns the number (PostgreSQL and
+    SQLite both answer `INSERT … ON CONFLICT … DO UPDATE … RETURNING`; a concurrent first use
+    waits on the other's row and increments it)."""
     table = connection.ops.quote_name(SequenceCounter._meta.db_table)
     with atomic_joined(), connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value",  # noqa: S608
-            [name],
+            f"INSERT INTO {table} (name, value) VALUES (%s, %s) "  # noqa: S608
+            f"ON CONFLICT (name) DO UPDATE SET value = {table}.value + 1 RETURNING value",
+            [name, start],
         )
-        row = cursor.fetchone()
-        if row is not None:
-            return int(row[0])
-        try:
-            with transaction.atomic():
-                SequenceCounter.objects.create(name=name, value=start)
-                return start
-        except IntegrityError:
-            # another caller created it first; its row lock orders us below
-            cursor.execute(
-                f"UPDATE {table} SET value = value + 1 WHERE name = %s RETURNING value",  # noqa: S608
-                [name],
-            )
-            return int(cursor.fetchone()[0])
+        return int(cursor.fetchone()[0])

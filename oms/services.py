@@ -24,17 +24,38 @@ def _protected_state_fields(instance: models.Model) -> list[str]:
     ]
 
 
+_READS = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK")
+
+
 @contextmanager
 def atomic_joined() -> Iterator[None]:
-    """`transaction.atomic()` for a service whose callers never catch its errors and go on:
+    """`transaction.atomic()` for a service that only runs inside a caller's transaction:
     standalone it is the transaction; inside a caller's it joins that one, with no savepoint
-    (two statements saved per call). An error it raises rolls back with the caller's
-    transaction, which is what every caller of such a service wants anyway."""
-    if transaction.get_connection().in_atomic_block:
-        yield
+    (two statements saved per call). An error raised after the block wrote anything marks
+    the caller's transaction for rollback (as `atomic(savepoint=False)` does): a caller that
+    catches it cannot commit a half-made change, and can only go on past a savepoint of its
+    own. A refusal raised before any write (a cart that cannot change, a plan that cannot
+    ship) leaves the caller's transaction as it was, as the savepoint did."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        with transaction.atomic():
+            yield
         return
-    with transaction.atomic():
-        yield
+    wrote = False
+
+    def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        nonlocal wrote
+        if not wrote and not sql.lstrip()[:9].upper().startswith(_READS):
+            wrote = True
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        try:
+            yield
+        except BaseException:
+            if wrote:
+                transaction.set_rollback(True)
+            raise
 
 
 def _may_lose_a_race(model: type[models.Model]) -> bool:

@@ -48,17 +48,25 @@ _BATCH = "_oms_outbox_batch"
 def webhook_deliveries_batched() -> Iterator[None]:
     """Inside the block, the deliveries recorded are kept and written in one INSERT as it
     ends (still in the caller's transaction: open the block inside the `atomic`). An error
-    writes none: its transaction rolls back anyway. Nested blocks join the outermost."""
+    writes none: its transaction rolls back anyway. Nested blocks join the outermost. A
+    delivery recorded inside a savepoint opened within the block is written at once, so
+    that rolling the savepoint back takes it too."""
     if getattr(connection, _BATCH, None) is not None:
         yield
         return
     events: list[tuple[str, str, str]] = []
-    setattr(connection, _BATCH, events)
+    setattr(connection, _BATCH, (_savepoints(), events))
     try:
         yield
     finally:
         setattr(connection, _BATCH, None)
     webhook_deliveries_record(events=events)
+
+
+def _savepoints() -> int:
+    """How many savepoints are open (an `atomic(savepoint=False)` block has none of its own:
+    an error in it fails its whole transaction)."""
+    return sum(1 for sid in connection.savepoint_ids if sid is not None)
 
 
 def webhook_deliveries_record(*, events: list[tuple[str, str, str]]) -> None:
@@ -73,8 +81,8 @@ def webhook_deliveries_record(*, events: list[tuple[str, str, str]]) -> None:
         "record deliveries inside the change's transaction"
     )
     batch = getattr(connection, _BATCH, None)
-    if batch is not None:
-        batch.extend(events)
+    if batch is not None and batch[0] == _savepoints():
+        batch[1].extend(events)
         return
     now = timezone.now()
     # The events as a derived table: SELECT ... UNION ALL SELECT ..., which SQLite and

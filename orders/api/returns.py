@@ -42,7 +42,7 @@ from oms.api.serializers import (
     money_fields,
 )
 from oms.api.views import ResourceViewSet, fields
-from orders.api.views import visible_orders
+from orders.api.views import order_visible, visible_orders
 from orders.errors import attribute, relationship
 from orders.services.returns import (
     RETURN_TRIGGERS,
@@ -240,7 +240,7 @@ class ReturnView(ResourceViewSet):
 
     def perform_create_service(self, data: dict[str, Any]) -> Model:
         order = data["order"]
-        if not visible_orders(self.principal).filter(pk=order.pk).exists():
+        if not order_visible(self.principal, order):
             raise Forbidden("This token cannot return that order.", pointer=relationship("order"))
         self._back_office_only(data)
         return order_return_create(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from fulfillment.locks import shipments_lock
 from fulfillment.models import Parcel, Shipment, ShippingMethod, UnitOfWeight
 from fulfillment.selectors import shipment_weight
 from fulfillment.services import (
@@ -70,13 +71,18 @@ def order_shipment_shipping_method_set(
     """Choose a shipment's shipping method, and re-price the cart's shipping lines."""
     with transaction.atomic():
         order = order_lock(shipment.order_id)
+        # the order's shipments locked at once (in pk order, as placement locks them): the
+        # one that changes, and the others whose charges the recompute prices with it
+        shipments = shipments_lock(order.pk)
         shipment = shipment_set_shipping_method(
-            shipment=shipment, shipping_method=shipping_method, actor=actor
+            shipment=shipment,
+            shipping_method=shipping_method,
+            actor=actor,
+            locked=next((s for s in shipments if s.pk == shipment.pk), None),
         )
         if order.status in Order.CART_STATUSES:
             # the lines did not change, so neither did the plan (placement plans again with
             # its reservations): only the shipping charges follow the method
-            shipments = list(Shipment.objects.filter(order=order).select_related("shipping_method"))
             order_contents_changed(
                 order=order, actor=actor, trigger="shipping_method", shipments=shipments
             )

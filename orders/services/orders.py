@@ -175,8 +175,9 @@ def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, ac
     if "gift_card_code" in data:
         order_gift_card_set(order=order, code=data["gift_card_code"])
     try:
-        with transaction.atomic():
-            order.save()
+        # No savepoint: the error ends the caller's transaction (nothing here goes on after
+        # it), and only an address another order took meanwhile can raise it.
+        order.save()
     except IntegrityError as exc:
         raise InvalidAttribute(f"The order conflicts with another record: {exc}") from exc
     if wallet_entry is not None:

@@ -15,15 +15,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from fulfillment.errors import (
-    InventoryModelMissing,
-    InventoryStrategyNotSupported,
-    OutOfStock,
-    ShipmentsNotDraft,
-)
 from fulfillment.models import Shipment, ShippingMethod
 from fulfillment.selectors import shipment_cost
-from fulfillment.services import shipments_build
+from fulfillment.services import shipments_replan
 from markets.models import Price, TaxRule
 from oms.actors import Actor
 from orders.errors import OrderTotalNegative, attribute
@@ -209,15 +203,7 @@ def _shipments_plan(order: Order, actor: Actor, lines: Sequence[LineItem]) -> li
         for line in lines
         if line.item_type == LineItem.ItemType.SKUS and line.sku is not None
     ]
-    try:
-        return shipments_build(order=order, actor=actor, lines=stock_lines)
-    except (OutOfStock, InventoryStrategyNotSupported):
-        # No plan can ship the cart as it is: it has no shipments until one can (`_place`
-        # names the missing stock).
-        Shipment.objects.filter(order=order, status=Shipment.Status.DRAFT).delete()
-        return []
-    except (ShipmentsNotDraft, InventoryModelMissing):
-        return list(Shipment.objects.filter(order=order).select_related("shipping_method"))
+    return shipments_replan(order=order, actor=actor, lines=stock_lines)
 
 
 def _charges_sync(

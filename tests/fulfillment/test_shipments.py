@@ -151,7 +151,7 @@ def test_rebuilding_an_unchanged_order_keeps_its_shipments():
     assert again.pk == first.pk
 
 
-def test_rebuilding_a_changed_order_replaces_its_shipments_and_keeps_the_method():
+def test_rebuilding_a_changed_cart_keeps_its_shipment_with_the_new_lines_and_its_method():
     shop = shop_create()
     sku = SkuFactory.create()
     shop.stock(sku, 5)
@@ -163,12 +163,49 @@ def test_rebuilding_a_changed_order_replaces_its_shipments_and_keeps_the_method(
 
     line_item_update(line_item=line, actor=SYSTEM, quantity=3, integration=True)
     (rebuilt,) = shipments_build(order=order, actor=SYSTEM)
-    assert rebuilt.pk != first.pk
-    assert not Shipment.objects.filter(pk=first.pk).exists()
-    assert rebuilt.number == first.number
-    assert rebuilt.shipping_method == method
+    # the same location and category: the storefront's shipment id stays good
+    assert (rebuilt.pk, rebuilt.number) == (first.pk, first.number)
+    assert Shipment.objects.get().shipping_method == method
     assert lines_of(rebuilt)[0][1] == 3
     assert StockLineItem.objects.count() == 1
+
+
+def test_a_kept_shipment_loses_a_method_that_no_longer_serves_what_it_carries():
+    shop = shop_create()
+    sku = SkuFactory.create(weight=Decimal(400), unit_of_weight="gr")
+    shop.stock(sku, 5)
+    order, (line,) = shop.order((sku, 1))
+    light = ShippingMethodFactory.create(
+        market=shop.market, max_weight=Decimal(500), unit_of_weight="gr"
+    )
+    (first,) = shipments_build(order=order, actor=SYSTEM)
+    shipment_set_shipping_method(shipment=first, shipping_method=light, actor=SYSTEM)
+    from orders.services import line_item_update
+
+    line_item_update(line_item=line, actor=SYSTEM, quantity=3, integration=True)  # 1200 g
+    (rebuilt,) = shipments_build(order=order, actor=SYSTEM)
+    assert rebuilt.pk == first.pk
+    assert Shipment.objects.get().shipping_method is None
+    assert lines_of(rebuilt)[0][1] == 3
+
+
+def test_a_plan_moving_to_another_location_replaces_the_shipment_without_its_method():
+    shop = shop_create(locations=2)
+    sku = SkuFactory.create()
+    shop.stock(sku, 1, 5)  # the primary has one
+    order, (line,) = shop.order((sku, 1))
+    method = ShippingMethodFactory.create(market=shop.market)
+    (first,) = shipments_build(order=order, actor=SYSTEM)
+    shipment_set_shipping_method(shipment=first, shipping_method=method, actor=SYSTEM)
+    from orders.services import line_item_update
+
+    line_item_update(line_item=line, actor=SYSTEM, quantity=3, integration=True)
+    (moved,) = shipments_build(order=order, actor=SYSTEM)
+    assert moved.pk != first.pk
+    assert moved.inventory_stock_location_id != first.inventory_stock_location_id
+    assert not Shipment.objects.filter(pk=first.pk).exists()
+    # a method is chosen for where a shipment leaves from: the new one waits for its own
+    assert (moved.number, moved.shipping_method) == (first.number, None)
 
 
 def test_shipments_cannot_be_rebuilt_once_upcoming():

@@ -6,6 +6,8 @@ writer still gets the savepoint that turns its IntegrityError into a ValidationE
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -49,6 +51,38 @@ def test_an_error_in_a_joined_service_rolls_back_with_its_caller():
     with pytest.raises(DomainError):
         both()
     assert LineItem.objects.filter(order=order).count() == lines_before
+
+
+def test_a_joined_service_refusal_caught_inside_the_callers_block_cannot_be_committed():
+    """A caller that catches a joined service's error and goes on, in the same block: what the
+    service wrote before refusing (here the order, before its unknown coupon) cannot commit.
+    Django refuses the caller's next statement, and its transaction rolls back."""
+    market = catalog.MarketFactory.create()
+    before = Order.objects.count()
+
+    def caller_going_on() -> None:
+        with transaction.atomic():
+            with contextlib.suppress(DomainError):
+                services.order_create(market=market, actor=STOREFRONT, data={"coupon_code": "NOPE"})
+            assert connection.needs_rollback
+            Order.objects.count()  # refused: the block must end
+
+    with pytest.raises(transaction.TransactionManagementError):
+        caller_going_on()
+    assert Order.objects.count() == before
+
+
+def test_a_cart_no_plan_can_ship_goes_on_without_shipments_in_its_callers_transaction():
+    """The recompute's plan answers its refusals (out of stock) inside its own block, so the
+    line is still added, in the caller's transaction, with no shipment."""
+    order = order_ready(amount_cents=1000)
+    assert order.shipments.exists()
+    sku = priced_sku(order.market, 700)  # no stock anywhere
+    with transaction.atomic():
+        line = line_add(order, sku)
+        assert not connection.needs_rollback
+    assert LineItem.objects.filter(pk=line.pk).exists()
+    assert not order.shipments.exists()
 
 
 def test_a_joined_service_forgets_the_orders_it_locked_as_it_ends():
@@ -127,3 +161,15 @@ def test_an_error_after_deliveries_were_batched_writes_none():
     with pytest.raises(RuntimeError):
         failing_change()
     assert not WebhookDelivery.objects.exists()
+
+
+def test_a_delivery_batched_inside_a_rolled_back_savepoint_is_not_written():
+    """A change rolled back to its savepoint inside the batch (the caller went on) publishes
+    nothing; what the rest of the block recorded is still written, after it."""
+    Webhook.objects.create(name="erp", topic="orders.place", callback_url="https://e.example.com/")
+    with transaction.atomic(), webhook_deliveries_batched():
+        with contextlib.suppress(RuntimeError), transaction.atomic():
+            webhook_deliveries_record(events=[("orders.place", "orders", "rolled-back")])
+            raise RuntimeError("this change rolled back")
+        webhook_deliveries_record(events=[("orders.place", "orders", "kept")])
+    assert list(WebhookDelivery.objects.values_list("resource_id", flat=True)) == ["kept"]
