@@ -972,6 +972,11 @@ def shipment_set_shipping_method(
         if locked is None:
             locked = locks.shipment_lock(shipment.pk)
         locked.order = order  # locked, with the shipping address the methods are matched to
+        # what it carries (the methods' weight limits), read under the lock and kept on it
+        prefetch_related_objects(
+            [locked],
+            Prefetch("stock_line_items", queryset=StockLineItem.objects.select_related("sku")),
+        )
         if locked.status not in EDITABLE_SHIPMENT_STATUSES:
             raise ShipmentNotEditable(
                 f"A {locked.status} shipment cannot change its shipping method.",

@@ -462,10 +462,13 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         return self.get_queryset().get(pk=instance.pk)
 
     def renders_as_written(self, instance: Model) -> bool:
-        """Whether the serializer has everything it reads: nothing included, nothing to
-        prefetch, and each joined relation already on the record."""
+        """Whether the serializer has everything it reads: nothing included, what it
+        prefetches and each relation it joins already on the record."""
         meta = self.serializer_class.Meta
-        if get_included_resources(self.request) or getattr(meta, "prefetch_related", ()):
+        if get_included_resources(self.request):
+            return False
+        prefetched = getattr(instance, "_prefetched_objects_cache", {})
+        if any(lookup not in prefetched for lookup in getattr(meta, "prefetch_related", ())):
             return False
         for path in getattr(meta, "select_related", ()):
             record: Model | None = instance

@@ -677,12 +677,21 @@ class ShipmentView(NestedListMixin, ResourceViewSet):
     def default_ordering(self) -> tuple[str, ...]:
         return ("number", "pk")
 
+    # a shipment whose method was just set answers as written (locked, with its stock lines
+    # and its locked order); after a trigger's workflow it is read again
+    answers_from_written = True
+    triggered = False
+
+    def renders_as_written(self, instance: Model) -> bool:
+        return not self.triggered and super().renders_as_written(instance)
+
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         shipment = self.get_object()
         serializer = self.get_serializer(shipment, data=self.request_data(), partial=True)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         triggers = [name for name in s.SHIPMENT_TRIGGERS if data.pop(name, False)]
+        self.triggered = bool(triggers)
         if triggers and not self.principal.is_integration:
             raise Forbidden(f"{triggers[0]} is a back-office trigger.")
         order = shipment.order

@@ -195,8 +195,13 @@ def order_totals_write(
 
 
 def _shipments_plan(order: Order, actor: Actor, lines: Sequence[LineItem]) -> list[Shipment]:
-    """The cart's draft shipments, rebuilt when its lines changed (kept when the plan did)."""
+    """The cart's draft shipments, rebuilt when its lines changed (kept when the plan did).
+    A cart is planned once it has a shipping address: its shipping methods are matched to
+    where it goes, and lines added before cost no plan each."""
     if order.market.inventory_model_id is None:
+        return []
+    if order.shipping_address_id is None and order.status in Order.CART_STATUSES:
+        Shipment.objects.filter(order=order, status=Shipment.Status.DRAFT).delete()
         return []
     stock_lines = [
         (line, line.sku, line.quantity)

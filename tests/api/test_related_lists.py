@@ -15,7 +15,11 @@ pytestmark = pytest.mark.django_db
 
 def order_with_lines(market, codes_and_quantities: list[tuple[str, int]]) -> Order:
     """A cart of SKU lines, each SKU in its own shipping category (so one shipment each)."""
-    order = OrderFactory.create(market=market, customer_email="buyer@example.com")
+    order = OrderFactory.create(
+        market=market,
+        customer_email="buyer@example.com",
+        shipping_address=factories.AddressFactory.create(),  # a cart is planned once it has one
+    )
     for code, quantity in codes_and_quantities:
         category = factories.ShippingCategoryFactory.create()
         line_add(order, priced_sku(market, 1000, code=code, shipping_category=category), quantity)

@@ -70,6 +70,21 @@ def test_line_item_address_and_payment_source_answers_are_what_a_read_shows(
     )
     assert order["attributes"]["status"] == "pending"
     assert order["attributes"]["discount_amount_cents"] == -(500 + 360)
+    (shipment,) = api.get(f"/api/orders/{order_id}/shipments").doc["data"]
+    shipment = same_as_read(
+        api,
+        api.patch(
+            f"/api/shipments/{shipment['id']}",
+            doc(
+                "shipments",
+                {},
+                id=shipment["id"],
+                shipping_method=("shipping_methods", shop["shipping_method"].id),
+            ),
+        ),
+        "shipments",
+    )
+    assert shipment["relationships"]["shipping_method"]["data"]["id"] == shop["shipping_method"].id
     same_as_read(
         api,
         api.post(

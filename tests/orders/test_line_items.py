@@ -238,3 +238,23 @@ def test_database_refuses_a_line_total_that_is_not_unit_times_quantity():
         LineItem.objects.filter(pk=line.pk).update(total_amount_cents=1)
     with pytest.raises(IntegrityError), transaction.atomic():
         LineItem.objects.filter(pk=line.pk).update(unit_amount_cents=-1, total_amount_cents=-2)
+
+
+def test_a_cart_is_planned_into_shipments_once_it_has_a_shipping_address():
+    """Lines added to a cart with nowhere to go cost no plan; the shipping address plans it
+    (its methods are matched to where it goes); taking the address away takes the plan."""
+    from tests.orders.factories import order_ready
+
+    ready = order_ready(amount_cents=1000)  # the market's stock, shipping and payment
+    sku = ready.line_items.get(item_type="skus").sku
+    assert sku is not None
+    cart = OrderFactory.create(market=ready.market)
+    line_add(cart, sku, 2)
+    assert not cart.shipments.exists()
+    cart = services.order_update(
+        order=cart, actor=STOREFRONT, data={"shipping_address": catalog.AddressFactory.create()}
+    )
+    (shipment,) = cart.shipments.all()
+    assert [(s.sku_id, s.quantity) for s in shipment.stock_line_items.all()] == [(sku.pk, 2)]
+    services.order_update(order=cart, actor=STOREFRONT, data={"shipping_address": None})
+    assert not cart.shipments.exists()
