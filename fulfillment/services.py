@@ -169,8 +169,16 @@ def parcel_save(*, parcel: Parcel, actor: Actor) -> Parcel:
                 pointer="/data/relationships/shipment",
             )
         if not parcel.number:
-            count = Parcel.objects.filter(shipment=shipment).count()
-            parcel.number = f"{shipment.number}/P/{count + 1:03d}"
+            # one more than the highest so far (under the shipment's lock): a parcel removed
+            # before does not make the next one collide with the last
+            suffixes = [
+                int(tail)
+                for number in Parcel.objects.filter(shipment=shipment).values_list(
+                    "number", flat=True
+                )
+                if (tail := number.rsplit("/", 1)[-1]).isdigit()
+            ]
+            parcel.number = f"{shipment.number}/P/{max(suffixes, default=0) + 1:03d}"
         return resource_save(parcel)
 
 

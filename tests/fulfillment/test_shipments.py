@@ -439,3 +439,12 @@ def test_parcels_are_numbered_after_their_shipment(draft_shipment):
         f"{draft_shipment.number}/P/001",
         f"{draft_shipment.number}/P/002",
     ]
+    # the first removed, the next parcel takes a number no parcel has (it was count + 1)
+    from fulfillment.services import parcel_delete
+
+    parcel_delete(parcel=first, actor=SYSTEM)
+    third = parcel_save(
+        parcel=Parcel(shipment=draft_shipment, weight=Decimal(2), unit_of_weight="gr"),
+        actor=SYSTEM,
+    )
+    assert third.number == f"{draft_shipment.number}/P/003"
