@@ -45,7 +45,8 @@ def atomic_joined() -> Iterator[None]:
 
     def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         nonlocal wrote
-        if not wrote and not sql.lstrip()[:9].upper().startswith(_READS):
+        # anything but a plain read counts (a composed or CTE statement too, to be safe)
+        if not wrote and not (isinstance(sql, str) and sql.lstrip()[:9].upper().startswith(_READS)):
             wrote = True
         return execute(sql, params, many, context)
 

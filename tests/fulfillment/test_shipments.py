@@ -151,14 +151,21 @@ def test_rebuilding_an_unchanged_order_keeps_its_shipments():
     assert again.pk == first.pk
 
 
+def cart_with_a_method(shop, sku, **method_fields):
+    """A one-line cart of `sku`, planned, its shipment given a method of the shop's market;
+    returns the order, its line, the shipment and the method."""
+    order, (line,) = shop.order((sku, 1))
+    method = ShippingMethodFactory.create(market=shop.market, **method_fields)
+    (first,) = shipments_build(order=order, actor=SYSTEM)
+    shipment_set_shipping_method(shipment=first, shipping_method=method, actor=SYSTEM)
+    return order, line, first, method
+
+
 def test_rebuilding_a_changed_cart_keeps_its_shipment_with_the_new_lines_and_its_method():
     shop = shop_create()
     sku = SkuFactory.create()
     shop.stock(sku, 5)
-    order, (line,) = shop.order((sku, 1))
-    method = ShippingMethodFactory.create(market=shop.market)
-    (first,) = shipments_build(order=order, actor=SYSTEM)
-    shipment_set_shipping_method(shipment=first, shipping_method=method, actor=SYSTEM)
+    order, line, first, method = cart_with_a_method(shop, sku)
     from orders.services import line_item_update
 
     line_item_update(line_item=line, actor=SYSTEM, quantity=3, integration=True)
@@ -174,12 +181,9 @@ def test_a_kept_shipment_loses_a_method_that_no_longer_serves_what_it_carries():
     shop = shop_create()
     sku = SkuFactory.create(weight=Decimal(400), unit_of_weight="gr")
     shop.stock(sku, 5)
-    order, (line,) = shop.order((sku, 1))
-    light = ShippingMethodFactory.create(
-        market=shop.market, max_weight=Decimal(500), unit_of_weight="gr"
+    order, line, first, _ = cart_with_a_method(
+        shop, sku, max_weight=Decimal(500), unit_of_weight="gr"
     )
-    (first,) = shipments_build(order=order, actor=SYSTEM)
-    shipment_set_shipping_method(shipment=first, shipping_method=light, actor=SYSTEM)
     from orders.services import line_item_update
 
     line_item_update(line_item=line, actor=SYSTEM, quantity=3, integration=True)  # 1200 g
@@ -193,10 +197,7 @@ def test_a_plan_moving_to_another_location_replaces_the_shipment_without_its_met
     shop = shop_create(locations=2)
     sku = SkuFactory.create()
     shop.stock(sku, 1, 5)  # the primary has one
-    order, (line,) = shop.order((sku, 1))
-    method = ShippingMethodFactory.create(market=shop.market)
-    (first,) = shipments_build(order=order, actor=SYSTEM)
-    shipment_set_shipping_method(shipment=first, shipping_method=method, actor=SYSTEM)
+    order, line, first, _ = cart_with_a_method(shop, sku)
     from orders.services import line_item_update
 
     line_item_update(line_item=line, actor=SYSTEM, quantity=3, integration=True)
