@@ -838,6 +838,10 @@ def _shipments_write(
     and category the new plan still has is kept (its id, number and shipping method, while
     that method still serves it) with the plan's stock lines; any other new shipment keeps the
     shipping method of the one it replaces if that method still serves it."""
+    for shipment in existing:
+        # the caller's order, as it is now: its changed fields (an address, say) may be saved
+        # only after the plan, with its totals, and a kept shipment's methods go by them
+        shipment.order = order
     groups: dict[tuple[str, str | None], list[Allocation]] = {}
     locations: dict[str, InventoryStockLocation] = {}
     for allocation in allocations:

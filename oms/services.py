@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, models, router, transaction
+from django.db.models.constants import OnConflict
 from django_fsm import FSMFieldMixin
 
 
@@ -128,6 +129,32 @@ def resource_save[M: models.Model](instance: M) -> M:
     except IntegrityError as exc:
         raise ValidationError(f"The record conflicts with an existing one: {exc}") from exc
     return instance
+
+
+def row_insert_unless_taken(instance: models.Model) -> bool:
+    """Insert a new `instance` in one statement (`INSERT … ON CONFLICT DO NOTHING
+    RETURNING`), no savepoint: False, and nothing written, when a unique key it holds is
+    taken (by a committed row, or by one a concurrent transaction commits while this waits).
+    Only for rows whose ids are made here (a taken id then means a taken unique key), and
+    valid ones: SQLite's `INSERT OR IGNORE` skips a row a NOT NULL or CHECK constraint
+    refuses too."""
+    model = type(instance)
+    assert instance._state.adding, "a new row"
+    assert instance.pk is not None, "with its id made here"
+    fields = [field for field in model._meta.local_concrete_fields if not field.generated]
+    using = router.db_for_write(model, instance=instance)
+    returned = model._base_manager._insert(  # type: ignore[attr-defined]
+        [instance],
+        fields=fields,
+        returning_fields=[model._meta.pk],
+        using=using,
+        on_conflict=OnConflict.IGNORE,
+    )
+    if not returned:
+        return False
+    instance._state.adding = False
+    instance._state.db = using
+    return True
 
 
 def resource_create[M: models.Model](model: type[M], data: Mapping[str, Any]) -> M:

@@ -15,7 +15,7 @@ from django.db.models.functions import Lower
 
 from markets.models import Address
 from oms.oauth.services import Owner
-from oms.services import resource_save
+from oms.services import resource_save, row_insert_unless_taken
 from orders.errors import (
     CustomerEmailInvalid,
     CustomerEmailMissing,
@@ -59,20 +59,20 @@ def customer_find_or_create(*, email: str, pointer: str = attribute("customer_em
     """The customer with this e-mail (case-insensitively), created as a prospect if new.
 
     Race-free: two concurrent callers with the same new address both get the one row, because
-    the loser of the insert race (unique index on lower(email)) reads the winner's row.
+    the loser of the insert race (unique index on lower(email)) inserts nothing (no savepoint:
+    the caller's transaction goes on) and reads the winner's row.
     """
     normalized = email_validate(email, pointer=pointer)
     existing = customer_find(email=normalized)
     if existing is not None:
         return existing
-    try:
-        with transaction.atomic():
-            return Customer.objects.create(email=normalized)
-    except IntegrityError:
-        found = customer_find(email=normalized)
-        if found is None:  # pragma: no cover - the conflicting row vanished: not our race
-            raise
-        return found
+    customer = Customer(email=normalized)
+    if row_insert_unless_taken(customer):
+        return customer
+    found = customer_find(email=normalized)
+    if found is None:  # pragma: no cover - the conflicting row vanished: not our race
+        raise IntegrityError(f"A customer with the e-mail {normalized!r} could not be created.")
+    return found
 
 
 def customer_save(*, customer: Customer) -> Customer:

@@ -27,7 +27,7 @@ from orders.errors import (
     transition_refused,
 )
 from orders.events import order_note_added_event, order_status_changed_event
-from orders.locks import order_atomic_joined, order_lock
+from orders.locks import order_atomic_joined, order_line_items_lock, order_lock
 from orders.models import PURCHASABLE_ITEM_TYPES, Customer, LineItem, Order, OrderEvent
 from orders.selectors import address_is_referenced, drafts_to_purge
 from orders.services.addresses import address_clone
@@ -174,16 +174,47 @@ def _order_apply(order: Order, data: Mapping[str, Any], *, integration: bool, ac
         order_coupon_set(order=order, code=data["coupon_code"])
     if "gift_card_code" in data:
         order_gift_card_set(order=order, code=data["gift_card_code"])
+    # The fields are saved with the totals when the change recomputes them (one UPDATE),
+    # else here. No savepoint: the error ends the caller's transaction (nothing here goes on
+    # after it), and only an address another order took meanwhile can raise it.
+    deferred = touches_cart and wallet_entry is None and order_recomputes(order)
     try:
-        # No savepoint: the error ends the caller's transaction (nothing here goes on after
-        # it), and only an address another order took meanwhile can raise it.
-        order.save()
+        if not deferred:
+            order.save()
+        if wallet_entry is not None:
+            order_payment_source_from_wallet(order=order, entry=wallet_entry)
+        if touches_cart:
+            order_contents_changed(
+                order=order,
+                actor=actor,
+                trigger="update",
+                also_save=ORDER_SAVED_FIELDS if deferred else (),
+            )
     except IntegrityError as exc:
+        if not _order_address_conflict(exc):
+            raise
         raise InvalidAttribute(f"The order conflicts with another record: {exc}") from exc
-    if wallet_entry is not None:
-        order_payment_source_from_wallet(order=order, entry=wallet_entry)
-    if touches_cart:
-        order_contents_changed(order=order, actor=actor, trigger="update")
+
+
+# every stored field of an order but its id, as a full save writes them
+ORDER_SAVED_FIELDS = tuple(
+    field.name for field in Order._meta.concrete_fields if not field.primary_key
+)
+
+
+def _order_address_conflict(exc: IntegrityError) -> bool:
+    """Whether the order's save lost an address to another order (its unique constraints, by
+    name on PostgreSQL, by column on SQLite)."""
+    message = str(exc)
+    return any(
+        name in message
+        for name in (
+            "order_shipping_address_unique",
+            "order_billing_address_unique",
+            "orders_order.shipping_address_id",
+            "orders_order.billing_address_id",
+        )
+    )
 
 
 def _order_payment_method_set(order: Order, method: Any) -> None:
@@ -311,9 +342,18 @@ def order_status_sync(
     """draft ↔ pending, automatically (spec 2.1): pending once the order has a customer and a
     purchasable line item, back to draft when it loses either. `lines`: all the order's lines
     as the recompute just saved them (else whether one is purchasable is read, once)."""
+    from_status = _order_status_move(order, lines)
+    if from_status is None:
+        return
+    order.save(update_fields=["status", "updated_at"])
+    _order_status_moved_event(order, actor=actor, trigger=trigger, from_status=from_status)
+
+
+def _order_status_move(order: Order, lines: Sequence[LineItem] | None) -> str | None:
+    """draft ↔ pending on `order` in memory, when due; the status it moved from, or None."""
     from_status = order.status
     if from_status not in (Order.Status.DRAFT, Order.Status.PENDING):
-        return
+        return None
     # the transition's guard and `can_proceed` ask the same question: answered once (and
     # not at all with no customer, which settles it)
     if lines is not None:
@@ -328,10 +368,15 @@ def order_status_sync(
         elif from_status == Order.Status.PENDING and can_proceed(order.become_draft):
             order.become_draft()
         else:
-            return
+            return None
     finally:
         order.__dict__.pop("_purchasable_known", None)
-    order.save(update_fields=["status", "updated_at"])
+    return from_status
+
+
+def _order_status_moved_event(
+    order: Order, *, actor: Actor, trigger: str, from_status: str
+) -> None:
     order_status_changed_event(
         order=order,
         actor=actor,
@@ -339,6 +384,14 @@ def order_status_sync(
         from_status=from_status,
         to_status=order.status,
         message="automatic",
+    )
+
+
+def order_recomputes(order: Order) -> bool:
+    """Whether a change of the order's contents runs the recompute pipeline: an autorefresh
+    cart's (repriced too), an order being edited (its lines keep their prices)."""
+    return (order.status in Order.CART_STATUSES and order.autorefresh) or (
+        order.status == Order.Status.EDITING
     )
 
 
@@ -350,23 +403,33 @@ def order_contents_changed(
     lines: Sequence[LineItem] | None = None,
     prices: Mapping[str, Price] | None = None,
     shipments: Sequence[Shipment] | None = None,
+    also_save: Sequence[str] = (),
 ) -> None:
     """After lines, customer or addresses of a locked order changed: run the recompute
-    pipeline (autorefresh carts reprice too; an order being edited keeps its lines' prices)
-    and move draft ↔ pending. `prices`: the lines' prices by SKU id, when the caller read them
-    in this transaction already; `shipments`: the cart's shipments, when its plan stands."""
-    is_cart = order.status in Order.CART_STATUSES
-    known: list[LineItem] | None = None
-    if (is_cart and order.autorefresh) or order.status == Order.Status.EDITING:
-        known, _ = order_recompute(
-            order=order,
-            actor=actor,
-            reprice=is_cart,
-            lines=lines,
-            prices=prices,
-            shipments=shipments,
-        )
-    order_status_sync(order=order, actor=actor, trigger=trigger, lines=known)
+    pipeline (see `order_recomputes`) and move draft ↔ pending, the move saved with the
+    totals. `prices`: the lines' prices by SKU id, when the caller read them in this
+    transaction already; `shipments`: the cart's shipments, when its plan stands;
+    `also_save`: fields the caller changed and left for the recompute to save (only when it
+    runs)."""
+    if not order_recomputes(order):
+        assert not also_save, "only a recompute saves the caller's fields"
+        order_status_sync(order=order, actor=actor, trigger=trigger)
+        return
+    lines = list(order_line_items_lock(order) if lines is None else lines)
+    # the move is decided before the recompute (which adds and removes only charges and
+    # promotions, never a purchasable line) so that the totals' UPDATE carries it
+    from_status = _order_status_move(order, lines)
+    order_recompute(
+        order=order,
+        actor=actor,
+        reprice=order.status in Order.CART_STATUSES,
+        lines=lines,
+        prices=prices,
+        shipments=shipments,
+        also_save=[*also_save, *(["status"] if from_status is not None else [])],
+    )
+    if from_status is not None:
+        _order_status_moved_event(order, actor=actor, trigger=trigger, from_status=from_status)
 
 
 def order_refresh(*, order: Order, actor: Actor = SYSTEM, trigger: str = "_refresh") -> Order:

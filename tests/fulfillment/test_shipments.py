@@ -14,7 +14,7 @@ from fulfillment.errors import (
     ShipmentsNotDraft,
     ShippingMethodNotAvailable,
 )
-from fulfillment.models import Parcel, Shipment, ShippingMethod, StockLineItem
+from fulfillment.models import Parcel, Shipment, ShippingMethod, StockItem, StockLineItem
 from fulfillment.selectors import shipment_cost, shipment_weight, shipping_methods_available
 from fulfillment.services import (
     parcel_save,
@@ -26,7 +26,7 @@ from fulfillment.services import (
 )
 from markets.models import Address
 from oms.actors import SYSTEM
-from orders.models import OrderEvent
+from orders.models import Order, OrderEvent
 from tests.fulfillment.factories import (
     AddressFactory,
     MarketFactory,
@@ -191,6 +191,44 @@ def test_a_kept_shipment_loses_a_method_that_no_longer_serves_what_it_carries():
     assert rebuilt.pk == first.pk
     assert Shipment.objects.get().shipping_method is None
     assert lines_of(rebuilt)[0][1] == 3
+
+
+def test_a_kept_shipment_s_method_is_checked_against_the_address_the_change_sets():
+    """The order's new address is saved with its totals, after the plan: a kept shipment's
+    method is judged by the address in the change (stock sold meanwhile re-plans the cart)."""
+    from orders.services import order_shipment_shipping_method_set, order_update
+    from tests.orders.factories import STOREFRONT, OrderFactory, line_add, priced_sku
+
+    shop = shop_create(locations=2, strategy="split_shipments")
+    sku = priced_sku(shop.market, 1000)
+    first, _ = shop.stock(sku, 5, 100)
+    italy_only = ShippingMethodFactory.create(
+        market=shop.market,
+        shipping_zone=ShippingZoneFactory.create(country_code_regex="^IT$"),
+        price_amount_cents=700,
+        currency_code=shop.market.price_list.currency_code,
+    )
+    order = OrderFactory.create(
+        market=shop.market,
+        customer_email="a@example.com",
+        shipping_address=AddressFactory.create(country_code="IT"),
+    )
+    line_add(order, sku, 5)
+    (shipment,) = Shipment.objects.filter(order=order)
+    order_shipment_shipping_method_set(
+        shipment=shipment, shipping_method=italy_only, actor=STOREFRONT
+    )
+    StockItem.objects.filter(pk=first.pk).update(quantity=3)  # sold elsewhere meanwhile
+    order = order_update(
+        order=Order.objects.get(pk=order.pk),
+        actor=STOREFRONT,
+        data={"shipping_address": AddressFactory.create(country_code="US")},
+    )
+    kept = Shipment.objects.get(pk=shipment.pk)
+    assert kept.stock_line_items.get().quantity == 3  # kept, with fewer units
+    assert kept.shipping_method_id is None  # the Italy-only method does not ship to the US
+    assert not order.line_items.filter(item_type="shipments").exists()
+    assert Order.objects.get(pk=order.pk).shipping_amount_cents == 0
 
 
 def test_a_plan_moving_to_another_location_replaces_the_shipment_without_its_method():

@@ -167,3 +167,20 @@ def test_country_of_the_order_comes_from_its_shipping_address():
         data={"shipping_address": catalog.AddressFactory.create(country_code="DE", zip_code="1")},
     )
     assert order.country_code == "DE"
+
+
+def test_an_address_another_order_took_unseen_is_a_clean_error_on_either_database(monkeypatch):
+    """What the PostgreSQL race test provokes with two threads: the check that the address is
+    free answers "free", the other order holds it; the save's unique constraint refuses, and
+    the caller gets a validation error (by constraint name on PostgreSQL, column on SQLite)."""
+    from orders.services import orders as order_services
+
+    market = catalog.MarketFactory.create()
+    holder, taker = (services.order_create(market=market, actor=STOREFRONT) for _ in range(2))
+    address = catalog.AddressFactory.create()
+    services.order_update(order=holder, actor=STOREFRONT, data={"shipping_address": address})
+    monkeypatch.setattr(order_services, "address_is_referenced", lambda *a, **k: False)
+    with pytest.raises(DomainError) as refused:
+        services.order_update(order=taker, actor=STOREFRONT, data={"shipping_address": address})
+    assert refused.value.code == "VALIDATION_ERROR"
+    assert "conflicts with another record" in str(refused.value)
