@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import BaseConstraint, Q
+from django.db.models import Q
 from django.db.models.functions import Upper
 
 from oms.countries import is_country_code
@@ -106,9 +105,6 @@ class Address(Resource):
             ),
         ]
 
-    # the check constraints `clean` already proves in Python: full_clean does not ask the
-    # database again (a query and a savepoint each, for every address a checkout writes);
-    # the database still enforces them
     CHECKED_IN_CLEAN = frozenset({"address_named_by_kind", "address_country_upper"})
 
     def clean(self) -> None:
@@ -125,12 +121,6 @@ class Address(Resource):
             errors["country_code"] = "A country code is written in capitals (ISO 3166-1)."
         if errors:
             raise ValidationError(errors)
-
-    def get_constraints(self) -> list[tuple[type[models.Model], Sequence[BaseConstraint]]]:
-        return [
-            (model, [c for c in constraints if c.name not in self.CHECKED_IN_CLEAN])
-            for model, constraints in super().get_constraints()
-        ]
 
     @property
     def full_name(self) -> str:

@@ -340,6 +340,9 @@ class TestPayment(PaymentSource):
     )
     token = models.CharField(max_length=100, default="tok_success")
 
+    # proved by the field's own validation (`token` is not blank)
+    CHECKED_IN_CLEAN = frozenset({"test_payment_token_not_empty"})
+
     class Meta(PaymentSource.Meta):
         constraints = [
             models.CheckConstraint(condition=~Q(token=""), name="test_payment_token_not_empty")

@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import CharField, Count, F, Func, Subquery, Value
+from django.db.models.functions import Cast, Coalesce, Concat, Greatest, Length, LPad
 from django.utils import timezone
 
 from oms.services import resource_create, resource_update
@@ -479,6 +480,25 @@ def _child_create(
     )
 
 
+def _transaction_number(order: Order) -> Func:
+    """The next number of the order's transactions, `<order number>/T/<sequence, 3 digits at
+    least>`, counted by the INSERT itself (the row comes back with it). Numbered under the
+    order lock (the callers hold it) and never deleted: one more than how many it has."""
+    counted = (
+        Transaction.objects.filter(order_id=order.pk)
+        .order_by()
+        .values("order_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    sequence = Cast(Coalesce(Subquery(counted), 0) + 1, CharField())
+    return Concat(
+        Value(f"{order.number}/T/"),
+        LPad(sequence, Greatest(Length(sequence), 3), Value("0")),
+        output_field=CharField(),
+    )
+
+
 def _transaction_create(
     *,
     type: str,
@@ -492,12 +512,9 @@ def _transaction_create(
     reference_authorization: Transaction | None = None,
     reference_capture: Transaction | None = None,
 ) -> Transaction:
-    # numbered under the order lock (the callers hold it) and never deleted: the next number is
-    # one more than how many the order has
-    sequence = Transaction.objects.filter(order_id=order.pk).count() + 1
     return Transaction.objects.create(
         type=type,
-        number=f"{order.number}/T/{sequence:03d}",
+        number=_transaction_number(order),
         order=order,
         payment_gateway=payment_gateway,
         payment_method=payment_method,

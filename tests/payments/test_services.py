@@ -19,7 +19,7 @@ from payments.gateways.test import TestGateway
 from payments.models import Transaction
 from payments.services import Settlement, payment_method_disable, payment_method_enable
 from tests.payments import factories
-from tests.payments.checkouts import make_checkout
+from tests.payments.checkouts import ACTOR, make_checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -43,6 +43,30 @@ def test_authorize_with_a_good_card_succeeds(checkout):
     assert authorization.void_balance_cents == 1500
     assert authorization.payment_source == checkout.source
     assert authorization.payment_method_type == "test_payments"
+
+
+def test_transactions_are_numbered_in_order_three_digits_at_least(checkout):
+    authorization = checkout.authorize(1500)
+    capture = order_authorization_capture(
+        authorization=authorization, actor=ACTOR, amount_cents=500
+    )
+    assert capture.number == f"{checkout.order.number}/T/002"
+    assert reload(capture).number == capture.number  # as stored
+    Transaction.objects.bulk_create(
+        Transaction(
+            **{
+                field.attname: getattr(authorization, field.attname)
+                for field in Transaction._meta.concrete_fields
+                if not field.primary_key
+            }
+            | {"number": f"{checkout.order.number}/T/x{i}", "idempotency_key": None}
+        )
+        for i in range(997)
+    )
+    thousandth = order_authorization_capture(
+        authorization=authorization, actor=ACTOR, amount_cents=500
+    )
+    assert thousandth.number == f"{checkout.order.number}/T/1000"
 
 
 @pytest.mark.parametrize(
