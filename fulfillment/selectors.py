@@ -24,6 +24,7 @@ from fulfillment.models import (
     weight_convert,
 )
 from markets.models import Sku
+from oms.prefetch import with_children_if_any
 from orders.models import Order
 
 
@@ -223,9 +224,9 @@ def shipping_methods_available_for(
         .select_related("shipping_zone")
         .order_by("price_amount_cents", "name", "id")
     )
-    if with_tiers:
-        methods = methods.prefetch_related("shipping_weight_tiers")
-    candidates = list(methods)
+    candidates = (
+        with_children_if_any(methods, "shipping_weight_tiers") if with_tiers else list(methods)
+    )
     location_of = _stock_location_ids_of(shipments)
     lines = stock_lines_of(shipments)
     address = order.shipping_address

@@ -10,6 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from markets.models import Address, Price, Sku
 from oms.money import format_money
+from oms.prefetch import with_children_if_any
 from orders.models import LineItem, Order
 from payments.models import Transaction
 
@@ -65,9 +66,10 @@ def orders_default_list() -> QuerySet[Order]:
 
 
 def prices_for_skus(*, price_list_id: str, sku_ids: set[str]) -> dict[str, Price]:
-    """The price of each SKU in a price list, with its volume tiers, in two queries."""
+    """The price of each SKU in a price list, with its volume tiers: one query, two when
+    one of them has tiers."""
     prices = Price.objects.filter(price_list_id=price_list_id, sku_id__in=sku_ids)
-    return {price.sku_id: price for price in prices.prefetch_related("price_volume_tiers")}
+    return {price.sku_id: price for price in with_children_if_any(prices, "price_volume_tiers")}
 
 
 def skus_by_id(sku_ids: set[str]) -> dict[str, Sku]:

@@ -2,8 +2,9 @@
 
 `meta.record_count` is exact up to `oms.counting.EXACT_COUNT_LIMIT` records (10,000) and
 PostgreSQL's planner estimate above: a list of a million orders is not counted row by row on
-every page. Past an estimate, `page_count` and the `last` link are estimates too, and a page
-beyond them is still read (it may hold records), never answered empty without looking.
+every page, and not at all when the first page holds the whole list (fewer records than a
+page). Past an estimate, `page_count` and the `last` link are estimates too, and
+a page beyond them is still read (it may hold records), never answered empty without looking.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from oms.counting import EXACT_COUNT_LIMIT, list_count
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 25
+# the largest offset a page may start at: far past any list, well inside a 64-bit OFFSET
+MAX_OFFSET = 2**53
 
 
 def _positive_int(request: Request, parameter: str, default: int, maximum: int | None) -> int:
@@ -52,13 +55,28 @@ class Pagination(BasePagination):
         self.request = request
         self.page_size = _positive_int(request, self.size_param, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         self.page_number = _positive_int(request, self.number_param, 1, None)
-        counted = list_count(queryset, exact_up_to=self.exact_up_to)
-        self.record_count = counted.value
-        self.page_count = math.ceil(self.record_count / self.page_size)
         start = (self.page_number - 1) * self.page_size
-        if counted.exact and start >= self.record_count:
-            return []
-        return list(queryset[start : start + self.page_size])
+        page: list[Any] | None = None
+        if start == 0:
+            page = list(queryset[: self.page_size])
+        if page is not None and len(page) < self.page_size:
+            # the first page is the whole list: its records are counted (no COUNT)
+            self.record_count = len(page)
+        else:
+            counted = list_count(queryset, exact_up_to=self.exact_up_to)
+            self.record_count = counted.value
+            if counted.exact and start >= self.record_count:
+                page = []  # past the end: not read
+            elif start > MAX_OFFSET:
+                raise BadRequest(
+                    f"{self.number_param} is past the end of any list.",
+                    code="INVALID_PAGE_VALUE",
+                    parameter=self.number_param,
+                )
+        self.page_count = math.ceil(self.record_count / self.page_size)
+        if page is None:
+            page = list(queryset[start : start + self.page_size])
+        return page
 
     def _link(self, number: int) -> str:
         url = self.request.build_absolute_uri()

@@ -291,7 +291,25 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
         includes = set(get_included_resources(self.request))
         check_include_paths(self.serializer_class, includes)
         self.check_includes(includes)
-        return self.with_includes(queryset, includes)
+        queryset = self.with_includes(queryset, includes)
+        if self.finding_the_written:
+            queryset = queryset.prefetch_related(None)
+        return queryset
+
+    finding_the_written = False
+
+    def get_object(self) -> Any:
+        """The record a request reads or writes. One a write answers from (see
+        `answers_from_written`) is found without what only rendering it needs: the write
+        hands back the record it saved, or the answer reads it again."""
+        self.finding_the_written = self.answers_from_written and self.action in (
+            "update",
+            "partial_update",
+        )
+        try:
+            return super().get_object()
+        finally:
+            self.finding_the_written = False
 
     def check_includes(self, includes: set[str]) -> None:
         """Only integrations may include a private relationship, at any depth, and only they

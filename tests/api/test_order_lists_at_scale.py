@@ -85,7 +85,7 @@ def test_admin_order_list_shows_no_full_result_count():
 def test_api_order_list_statements_do_not_grow_and_never_count_the_table(as_role, market):
     api = as_role("admin")
     counts = []
-    for total in (3, 30):
+    for total in (30, 60):
         orders_in(market, total - Order.objects.count())
         response, statements = run(api.get, api_path(market))
         assert unbounded_counts(statements) == []
@@ -146,3 +146,40 @@ def test_the_list_indexes_are_declared():
     # the plain placed_at index is gone: it put every cart before the first placed order
     _, _, _, options = Order._meta.get_field("placed_at").deconstruct()
     assert "db_index" not in options
+
+
+def test_an_api_list_whose_first_page_holds_it_all_is_not_counted(as_role, market):
+    api = as_role("admin")
+    orders_in(market, 30)
+    for page, listed in ((1, 25), (2, 5), (3, 0)):  # more than a page: counted
+        response, statements = run(api.get, api_path(market) + f"&page[number]={page}")
+        assert len(response.doc["data"]) == listed
+        assert response.doc["meta"] == {"record_count": 30, "page_count": 2}
+        assert [sql for sql in statements if sql.startswith("SELECT COUNT(")], statements
+    few, none = factories.MarketFactory.create(), factories.MarketFactory.create()
+    orders_in(few, 3)
+    for other, total in ((few, 3), (none, 0)):
+        response, statements = run(api.get, api_path(other))
+        assert len(response.doc["data"]) == total
+        assert response.doc["meta"] == {"record_count": total, "page_count": min(total, 1)}
+        assert not [sql for sql in statements if sql.startswith("SELECT COUNT(")], statements
+
+
+@pytest.mark.parametrize("number", ["1000", "10000000000000000000", "99999999999999999999999"])
+def test_a_page_far_past_the_end_of_a_list_is_empty_not_an_error(as_role, market, number):
+    orders_in(market, 3)
+    for api, path in ((as_role("admin"), "/api/orders"), (as_role("sales_channel"), "/api/skus")):
+        response = api.get(f"{path}?page[number]={number}")
+        assert response.status_code == 200, response.doc
+        assert response.doc["data"] == []
+    response = as_role("admin").get(api_path(market) + f"&page[number]={number}")
+    assert response.doc["meta"] == {"record_count": 3, "page_count": 1}
+
+
+@pytest.mark.postgres
+def test_a_page_far_past_an_estimated_list_is_refused_not_an_error(as_role, market, monkeypatch):
+    monkeypatch.setattr(Pagination, "exact_up_to", 5)
+    orders_in(market, 30)
+    response = as_role("admin").get(api_path(market) + "&page[number]=10000000000000000000")
+    assert response.status_code == 400, response.doc
+    assert response.doc["errors"][0]["code"] == "INVALID_PAGE_VALUE"

@@ -52,7 +52,8 @@ def count(api, path: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = api.get(path)
     assert response.status_code == 200, (path, response.doc)
-    return len(captured)
+    # a list's COUNT is left out: it is not asked when the page read is the last one
+    return len([q for q in captured.captured_queries if not q["sql"].startswith("SELECT COUNT(")])
 
 
 @pytest.mark.parametrize("template", ENDPOINTS)

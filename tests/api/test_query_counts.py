@@ -44,7 +44,8 @@ def queries_for(api, path: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = api.get(f"{path}{'&' if '?' in path else '?'}page[size]=25")
     assert response.status_code == 200, response.doc
-    return len(captured)
+    # a list's COUNT is left out: it is not asked when the page read is the last one
+    return len([q for q in captured.captured_queries if not q["sql"].startswith("SELECT COUNT(")])
 
 
 @pytest.mark.parametrize(("role", "path"), LISTS)
