@@ -66,13 +66,19 @@ def stock_items_lock(
     """Lock the stock items in primary-key order: a deterministic order, so that concurrent
     placements (or a placement and an approval) touching the same SKUs cannot deadlock.
     PostgreSQL sorts before it locks (`ORDER BY ... FOR UPDATE`), so the order holds. `also`
-    adds the items matching a filter (the candidates of a plan), locked in the same statement."""
+    adds the items matching a filter (the candidates of a plan), locked in the same statement.
+
+    `FOR NO KEY UPDATE`: what a holder changes is quantities, never the key, so the lock lets
+    rows that only point at an item go on being written (a cart's stock lines, whose foreign
+    key takes `FOR KEY SHARE` on each item as the cart's transaction commits, in its plan's
+    order). With `FOR UPDATE` a placement locking items 1 and 2 and a cart committing lines
+    of items 2 and 1 deadlocked (`bench scale`, 4 processes)."""
     _assert_in_transaction()
     ids = sorted(set(stock_item_ids))
     if not ids and also is None:
         return {}
     wanted = Q(pk__in=ids) | also if also is not None else Q(pk__in=ids)
-    rows = StockItem.objects.select_for_update().filter(wanted).order_by("pk")
+    rows = StockItem.objects.select_for_update(no_key=True).filter(wanted).order_by("pk")
     return {row.pk: row for row in rows}
 
 
