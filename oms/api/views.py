@@ -479,11 +479,15 @@ class ResourceViewSet(IdempotencyMixin, viewsets.GenericViewSet):
             return instance
         return self.get_queryset().get(pk=instance.pk)
 
+    # set by a write that ran a trigger's workflow: it commits transactions of its own, so
+    # the record the write holds is not what it left; the answer reads it again
+    triggered = False
+
     def renders_as_written(self, instance: Model) -> bool:
-        """Whether the serializer has everything it reads: nothing included, what it
-        prefetches and each relation it joins already on the record."""
+        """Whether the serializer has everything it reads: no trigger ran, nothing included,
+        what it prefetches and each relation it joins already on the record."""
         meta = self.serializer_class.Meta
-        if get_included_resources(self.request):
+        if self.triggered or get_included_resources(self.request):
             return False
         prefetched = getattr(instance, "_prefetched_objects_cache", {})
         if any(lookup not in prefetched for lookup in getattr(meta, "prefetch_related", ())):

@@ -504,15 +504,10 @@ class OrderView(ResourceViewSet):
     # written while its writer still sees it; a trigger's workflow runs transactions of its
     # own and is read again.
     answers_from_written = True
-    triggered = False
 
     def renders_as_written(self, instance: Model) -> bool:
         assert isinstance(instance, Order)
-        return (
-            not self.triggered
-            and order_visible(self.principal, instance)
-            and super().renders_as_written(instance)
-        )
+        return order_visible(self.principal, instance) and super().renders_as_written(instance)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         order = self.get_object()
@@ -680,10 +675,6 @@ class ShipmentView(NestedListMixin, ResourceViewSet):
     # a shipment whose method was just set answers as written (locked, with its stock lines
     # and its locked order); after a trigger's workflow it is read again
     answers_from_written = True
-    triggered = False
-
-    def renders_as_written(self, instance: Model) -> bool:
-        return not self.triggered and super().renders_as_written(instance)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         shipment = self.get_object()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api.conftest import doc
-from tests.api.test_checkout_api import address, shop  # noqa: F401 (fixture)
+from tests.api.test_checkout_api import address, shop, storefront_checkout  # noqa: F401 (fixture)
 from tests.orders.test_order_discounts import promotion
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +93,36 @@ def test_line_item_address_and_payment_source_answers_are_what_a_read_shows(
         ),
         "test_payments",
     )
+
+
+def test_a_trigger_s_answer_is_what_a_read_then_shows(as_role, shop):  # noqa: F811
+    """A trigger's workflow commits transactions of its own: its answer is read again, never
+    the record the request held before it ran."""
+    storefront, office = as_role("sales_channel"), as_role("admin")
+    order_id, shipment_id = storefront_checkout(storefront, shop)
+    order = same_as_read(
+        storefront,
+        storefront.patch(f"/api/orders/{order_id}", doc("orders", {"_place": True}, id=order_id)),
+        "orders",
+    )
+    assert order["attributes"]["status"] == "placed"
+    order = same_as_read(
+        office,
+        office.patch(f"/api/orders/{order_id}", doc("orders", {"_approve": True}, id=order_id)),
+        "orders",
+    )
+    assert order["attributes"]["status"] == "approved"
+    order = same_as_read(
+        office,
+        office.patch(f"/api/orders/{order_id}", doc("orders", {"_capture": True}, id=order_id)),
+        "orders",
+    )
+    assert order["attributes"]["payment_status"] == "paid"
+    shipment = same_as_read(
+        office,
+        office.patch(
+            f"/api/shipments/{shipment_id}", doc("shipments", {"_picking": True}, id=shipment_id)
+        ),
+        "shipments",
+    )
+    assert shipment["attributes"]["status"] == "picking"
